@@ -1,0 +1,29 @@
+"""keras-vae: variational autoencoders that train with `model.fit(x)`."""
+
+import keras
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "keras-vae needs the TensorFlow backend of Keras (its training step, "
+        "SavedModel and TFLite exports are TensorFlow's). Set "
+        "KERAS_BACKEND=tensorflow. Received: "
+        f"backend={keras.backend.backend()!r}"
+    )
+
+from keras_vae import datasets  # noqa: E402
+from keras_vae import layers  # noqa: E402
+from keras_vae import likelihoods  # noqa: E402
+from keras_vae.models import VAE  # noqa: E402
+from keras_vae.models import build_conv_vae  # noqa: E402
+from keras_vae.models import build_mlp_vae  # noqa: E402
+from keras_vae.version import __version__  # noqa: E402
+
+__all__ = [
+    "VAE",
+    "__version__",
+    "build_conv_vae",
+    "build_mlp_vae",
+    "datasets",
+    "layers",
+    "likelihoods",
+]

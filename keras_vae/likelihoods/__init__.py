@@ -1,0 +1,30 @@
+"""Likelihoods `p(x|z)` of the decoder: `Bernoulli` and `Gaussian`."""
+
+import keras
+
+from keras_vae.likelihoods.bernoulli import Bernoulli
+from keras_vae.likelihoods.gaussian import Gaussian
+
+_BY_NAME = {"bernoulli": Bernoulli, "gaussian": Gaussian}
+
+
+def get(identifier):
+    """Returns a likelihood layer from a name, a config dict or an instance.
+
+    `"bernoulli"` gives `Bernoulli()`, `"gaussian"` gives `Gaussian()` with a
+    learned per-feature scale.
+    """
+    if isinstance(identifier, (Bernoulli, Gaussian)):
+        return identifier
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(
+        "Invalid value for argument `likelihood`: expected one of "
+        f"{sorted(_BY_NAME)} or a `keras_vae.likelihoods` instance. "
+        f"Received: likelihood={identifier!r}"
+    )
+
+
+__all__ = ["Bernoulli", "Gaussian", "get"]

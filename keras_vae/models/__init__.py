@@ -1,0 +1,5 @@
+from keras_vae.models.conv_vae import build_conv_vae
+from keras_vae.models.mlp_vae import build_mlp_vae
+from keras_vae.models.vae import VAE
+
+__all__ = ["VAE", "build_conv_vae", "build_mlp_vae"]

@@ -1,0 +1,87 @@
+import keras
+
+from keras_vae.models.gaussian_encoder_head import check_int_tuple
+from keras_vae.models.gaussian_encoder_head import check_positive_int
+from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
+from keras_vae.models.vae import VAE
+
+
+def build_conv_vae(
+    input_shape=(28, 28, 1),
+    latent_dim=20,
+    filters=(32, 64),
+    hidden_units=(256,),
+    likelihood="bernoulli",
+    beta=1.0,
+    seed=None,
+    name="conv_vae",
+):
+    """Builds a convolutional VAE for `(height, width, channels)` images.
+
+    The encoder is a stack of 3x3 `Conv2D` layers with stride 2 (one per
+    entry of `filters`), then `Dense` layers of `hidden_units`; the decoder
+    mirrors it with `Conv2DTranspose` layers and a final 3x3 convolution to
+    the image's channels. Height and width must be divisible by
+    `2 ** len(filters)`.
+
+    Args:
+        input_shape: `(height, width, channels)`.
+        latent_dim: The number of latent dimensions.
+        filters: The filters of each strided convolution of the encoder.
+        hidden_units: The widths of the dense layers after the convolutions.
+        likelihood: `"bernoulli"`, `"gaussian"` or a `keras_vae.likelihoods`
+            instance.
+        beta: The weight of the KL term.
+        seed: Optional integer seed of the `Sampling` layer.
+        name: The model name.
+
+    Returns:
+        An uncompiled `keras_vae.VAE`.
+
+    Example:
+
+    ```python
+    vae = keras_vae.build_conv_vae(input_shape=(28, 28, 1), latent_dim=16)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    ```
+    """
+    input_shape = check_int_tuple(input_shape, "input_shape")
+    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    filters = check_int_tuple(filters, "filters")
+    hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
+    stride = 2 ** len(filters)
+    if len(input_shape) != 3 or input_shape[0] % stride or input_shape[1] % stride:
+        raise ValueError(
+            "Invalid value for argument `input_shape`: expected (height, "
+            f"width, channels) with height and width divisible by {stride} "
+            f"(2 ** len(filters)). Received: input_shape={input_shape}"
+        )
+    height, width, channels = input_shape
+
+    x = keras.Input(shape=input_shape, name="x")
+    h = x
+    for i, f in enumerate(filters):
+        h = keras.layers.Conv2D(
+            f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"
+        )(h)
+    h = keras.layers.Flatten()(h)
+    for i, units in enumerate(hidden_units):
+        h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
+    outputs = gaussian_encoder_head(h, latent_dim, beta, seed)
+    encoder = keras.Model(x, outputs, name="encoder")
+
+    z = keras.Input(shape=(latent_dim,), name="z")
+    h = z
+    for i, units in enumerate(reversed(hidden_units)):
+        h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
+    small = (height // stride, width // stride, filters[-1])
+    h = keras.layers.Dense(small[0] * small[1] * small[2], "relu")(h)
+    h = keras.layers.Reshape(small)(h)
+    for i, f in enumerate(reversed(filters)):
+        h = keras.layers.Conv2DTranspose(
+            f, 3, strides=2, padding="same", activation="relu",
+            name=f"deconv_{i}",
+        )(h)
+    params = keras.layers.Conv2D(channels, 3, padding="same", name="params")(h)
+    decoder = keras.Model(z, params, name="decoder")
+    return VAE(encoder, decoder, likelihood=likelihood, name=name)

@@ -1,0 +1,50 @@
+import keras
+
+from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
+from keras_vae.layers.sampling import Sampling
+
+
+def gaussian_encoder_head(features, latent_dim, beta=1.0, seed=None):
+    """Maps encoder features to `[z_mean, z_log_var, z]`.
+
+    Adds the two linear heads of `q(z|x)`, the `KLDivergenceLayer` and the
+    `Sampling` layer. They run in float32 under any mixed-precision policy,
+    so `exp(z_log_var)` cannot overflow float16.
+    """
+    z_mean = keras.layers.Dense(latent_dim, dtype="float32", name="z_mean")(
+        features
+    )
+    z_log_var = keras.layers.Dense(
+        latent_dim, dtype="float32", name="z_log_var"
+    )(features)
+    z_mean, z_log_var = KLDivergenceLayer(
+        beta=beta, dtype="float32", name="kl_divergence"
+    )([z_mean, z_log_var])
+    z = Sampling(seed=seed, dtype="float32", name="z")([z_mean, z_log_var])
+    return [z_mean, z_log_var, z]
+
+
+def check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"Invalid value for argument `{name}`: expected an integer >= 1. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_int_tuple(values, name, allow_empty=False):
+    if isinstance(values, int) and not isinstance(values, bool):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if values is None or (not values and not allow_empty) or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+    ):
+        raise ValueError(
+            f"Invalid value for argument `{name}`: expected a tuple of "
+            f"integers >= 1. Received: {name}={values!r}"
+        )
+    return values

@@ -1,0 +1,93 @@
+"""Checks that training data fits a VAE, with errors that say how to fix it."""
+
+import numpy as np
+import tensorflow as tf
+
+
+def check_labels_absent(y, name="y"):
+    if y is not None:
+        raise ValueError(
+            "This VAE is unconditional: it learns from `x` alone, so labels "
+            f"would be silently ignored. Pass only `x` (e.g. `fit(x)`), or "
+            f"drop the labels from your dataset. Received: {name} of type "
+            f"{type(y).__name__}"
+        )
+
+
+def check_data(x, expected_shape, likelihood, name="x"):
+    """Validates arrays fully and `tf.data.Dataset`s by their element spec.
+
+    Args:
+        x: The data given to `fit`, `evaluate`, `encode`...
+        expected_shape: The encoder's input shape without the batch axis.
+        likelihood: The VAE's likelihood, whose `check_data` checks values.
+        name: The argument name used in error messages.
+
+    Returns:
+        `x`, unchanged.
+    """
+    if isinstance(x, tf.data.Dataset):
+        _check_dataset(x, expected_shape, likelihood, name)
+        return x
+    if not isinstance(x, (np.ndarray, tf.Tensor, list)):
+        return x  # Generators and PyDatasets are checked by Keras as they run.
+    array = np.asarray(x)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(
+            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
+        )
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` is empty: there is nothing to train or evaluate on. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    _check_shape(array.shape, expected_shape, name)
+    if np.issubdtype(array.dtype, np.floating):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ValueError(
+                f"`{name}` holds {bad} NaN or infinite values; a VAE trained "
+                f"on them learns nothing. Clean or impute them first. "
+                f"Received: {name} with {bad} non-finite values"
+            )
+    likelihood.check_data(array, name)
+    return x
+
+
+def _check_shape(shape, expected_shape, name):
+    shape = tuple(shape)
+    expected = tuple(expected_shape)
+    ok = len(shape) == len(expected) + 1 and all(
+        e is None or s is None or s == e for s, e in zip(shape[1:], expected)
+    )
+    if ok:
+        return
+    hint = ""
+    if shape[1:] + (1,) == expected:
+        hint = f" Add a channel axis, e.g. `{name}[..., None]`."
+    raise ValueError(
+        f"`{name}` does not match the encoder: each example must have shape "
+        f"{expected}.{hint} Received: {name}.shape={shape}"
+    )
+
+
+def _check_dataset(dataset, expected_shape, likelihood, name):
+    if dataset.cardinality() == 0:
+        raise ValueError(
+            f"`{name}` is an empty tf.data.Dataset: there is nothing to train "
+            f"or evaluate on. Received: {name}.cardinality()=0"
+        )
+    spec = dataset.element_spec
+    if isinstance(spec, (tuple, list)):
+        for extra in spec[1:]:
+            check_labels_absent(extra, f"a dataset element of {name}")
+        spec = spec[0]
+    if not isinstance(spec, tf.TensorSpec):
+        return
+    if not (spec.dtype.is_floating or spec.dtype.is_integer):
+        raise ValueError(
+            f"`{name}` must yield numbers. Received: dtype={spec.dtype.name}"
+        )
+    likelihood.check_dtype(spec.dtype.as_numpy_dtype, name)
+    if spec.shape.rank is not None:
+        _check_shape(spec.shape.as_list(), expected_shape, f"{name} batches")

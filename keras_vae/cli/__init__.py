@@ -1,2 +1,26 @@
+"""The `keras-vae` command line: `keras-vae train`, `keras-vae export`."""
+
+import argparse
+import sys
+
+from keras_vae.cli import train
+
+
 def main(argv=None):
-    raise SystemExit("not yet")
+    parser = argparse.ArgumentParser(
+        prog="keras-vae",
+        description="Train and export variational autoencoders.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for command in (train,):
+        command.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as error:
+        print(f"keras-vae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

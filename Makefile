@@ -1,0 +1,29 @@
+# The two commands of the README: `make train` (the main job) and `make test`.
+# Both create .venv and install the package with its test tools first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: train test install lint
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Trains the 784-400-20 VAE on the MNIST sample shipped with the package and
+# writes saved_models/mnist_sample_vae.{keras,_metrics.json,_samples.png}.
+train: install
+	$(BIN)/keras-vae train --dataset mnist-sample --epochs 20 \
+		--output-dir saved_models --overwrite
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

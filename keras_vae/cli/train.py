@@ -1,0 +1,176 @@
+"""`keras-vae train`: trains a VAE and writes the model, metrics and a PNG."""
+
+import json
+import os
+import time
+
+DATASETS = ("mnist", "mnist-sample", "fashion_mnist")
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "train",
+        help="Train a VAE on MNIST or Fashion-MNIST.",
+        description=(
+            "Train a VAE and write MODEL.keras, metrics.json and samples.png "
+            "into the output directory."
+        ),
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="mnist",
+        help="mnist-sample is the 8k/2k subset shipped with the package "
+        "(offline). Default: mnist.",
+    )
+    parser.add_argument(
+        "--data-path",
+        help="A local .npz in the keras.datasets layout (otherwise "
+        "$KERAS_VAE_DATA_DIR, else download).",
+    )
+    parser.add_argument("--architecture", choices=("mlp", "conv"), default="mlp")
+    parser.add_argument("--latent-dim", type=int, default=20)
+    parser.add_argument(
+        "--hidden-units",
+        type=int,
+        nargs="*",
+        default=[400],
+        help="Widths of the hidden dense layers. Default: 400.",
+    )
+    parser.add_argument(
+        "--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli"
+    )
+    parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--output-dir",
+        default="saved_models",
+        help="Where to write the files. Default: saved_models.",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="Base name of the files. Default: '<dataset>_vae'.",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="Replace existing files."
+    )
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    import keras
+
+    import keras_vae
+    from keras_vae.plotting import save_samples_and_reconstructions
+    from keras_vae.utils.atomic import atomic_path
+
+    for flag in ("epochs", "batch_size", "latent_dim"):
+        if getattr(args, flag) < 1:
+            raise ValueError(
+                f"--{flag.replace('_', '-')} must be >= 1. "
+                f"Received: {flag}={getattr(args, flag)}"
+            )
+    name = args.name or f"{args.dataset.replace('-', '_')}_vae"
+    paths = {
+        "model": os.path.join(args.output_dir, f"{name}.keras"),
+        "metrics": os.path.join(args.output_dir, f"{name}_metrics.json"),
+        "png": os.path.join(args.output_dir, f"{name}_samples.png"),
+    }
+    if not args.overwrite:
+        for path in paths.values():
+            if os.path.exists(path):
+                raise FileExistsError(
+                    f"{path!r} exists already. Pass --overwrite or choose "
+                    f"another --output-dir or --name. Received: {path}"
+                )
+
+    keras.utils.set_random_seed(args.seed)
+    (x_train, _), (x_test, _) = load_dataset(args.dataset, args.data_path)
+    if args.likelihood == "gaussian":
+        likelihood = keras_vae.likelihoods.Gaussian()
+    else:
+        likelihood = "bernoulli"
+    if args.architecture == "conv":
+        vae = keras_vae.build_conv_vae(
+            x_train.shape[1:],
+            latent_dim=args.latent_dim,
+            hidden_units=tuple(args.hidden_units),
+            likelihood=likelihood,
+            beta=args.beta,
+            seed=args.seed,
+        )
+    else:
+        vae = keras_vae.build_mlp_vae(
+            x_train.shape[1:],
+            latent_dim=args.latent_dim,
+            hidden_units=tuple(args.hidden_units),
+            likelihood=likelihood,
+            beta=args.beta,
+            seed=args.seed,
+        )
+    vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    start = time.perf_counter()
+    history = vae.fit(
+        x_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_data=x_test,
+        verbose=args.verbose,
+    )
+    seconds = time.perf_counter() - start
+    test = vae.evaluate(
+        x_test, batch_size=args.batch_size, return_dict=True, verbose=0
+    )
+
+    with atomic_path(paths["model"], overwrite=args.overwrite) as temp:
+        vae.save(temp)
+    metrics = {
+        "dataset": args.dataset,
+        "architecture": args.architecture,
+        "latent_dim": args.latent_dim,
+        "hidden_units": list(args.hidden_units),
+        "likelihood": args.likelihood,
+        "beta": args.beta,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.seed,
+        "train_examples": int(len(x_train)),
+        "test_examples": int(len(x_test)),
+        "train_seconds": round(seconds, 2),
+        "test": {k: float(v) for k, v in test.items()},
+        "history": {
+            k: [float(v) for v in values]
+            for k, values in history.history.items()
+        },
+        "units": "nats per example",
+    }
+    with atomic_path(paths["metrics"], overwrite=args.overwrite) as temp:
+        with open(temp, "w") as f:
+            json.dump(metrics, f, indent=2)
+    save_samples_and_reconstructions(
+        vae, x_test, paths["png"], seed=args.seed, overwrite=args.overwrite
+    )
+    print(
+        f"test loss {test['loss']:.2f} nats per example "
+        f"(reconstruction {test['reconstruction_loss']:.2f}, "
+        f"KL {test['kl_loss']:.2f}) after {args.epochs} epochs in "
+        f"{seconds:.1f} s"
+    )
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def load_dataset(name, path=None):
+    """Returns `(x_train, y_train), (x_test, y_test)` for a CLI name."""
+    from keras_vae import datasets
+
+    if name == "fashion_mnist":
+        return datasets.load_fashion_mnist(path)
+    return datasets.load_mnist(path, embedded=name == "mnist-sample")

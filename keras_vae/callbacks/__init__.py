@@ -1,0 +1,5 @@
+"""Keras callbacks for VAE training."""
+
+from keras_vae.callbacks.kl_warmup import KLWarmup
+
+__all__ = ["KLWarmup"]

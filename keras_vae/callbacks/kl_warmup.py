@@ -1,0 +1,100 @@
+import keras
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Raises the KL weight `beta` linearly from `start_beta` to its target.
+
+    Before each training batch it assigns `beta = start + (target - start) *
+    min(1, step / warmup_steps)` to every `KLDivergenceLayer` of the model,
+    where `step` is `optimizer.iterations`: assigning the variable changes
+    the loss without retracing the compiled step, and a run resumed from a
+    checkpoint (e.g. `keras.callbacks.BackupAndRestore`) picks up the
+    schedule where it stopped.
+
+    Args:
+        warmup_steps: Number of optimizer steps to reach the target; give
+            this or `warmup_epochs`.
+        warmup_epochs: Number of epochs to reach the target (converted to
+            steps with the steps per epoch of `fit`).
+        target_beta: The final `beta`. Defaults to `1.0` (the ELBO).
+        start_beta: The `beta` of the first step. Defaults to `0.0`.
+
+    Example:
+
+    ```python
+    vae.fit(x_train, epochs=10, callbacks=[KLWarmup(warmup_epochs=5)])
+    ```
+
+    Reference:
+        Bowman et al., "Generating Sentences from a Continuous Space",
+        CoNLL 2016; Sønderby et al., "Ladder Variational Autoencoders",
+        NeurIPS 2016.
+    """
+
+    def __init__(
+        self,
+        warmup_steps=None,
+        warmup_epochs=None,
+        target_beta=1.0,
+        start_beta=0.0,
+    ):
+        super().__init__()
+        if (warmup_steps is None) == (warmup_epochs is None):
+            raise ValueError(
+                "Pass exactly one of `warmup_steps` and `warmup_epochs`. "
+                f"Received: warmup_steps={warmup_steps}, "
+                f"warmup_epochs={warmup_epochs}"
+            )
+        for name, value in (
+            ("warmup_steps", warmup_steps),
+            ("warmup_epochs", warmup_epochs),
+        ):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < 1
+            ):
+                raise ValueError(
+                    f"Invalid value for argument `{name}`: expected an "
+                    f"integer >= 1. Received: {name}={value!r}"
+                )
+        for name, value in (
+            ("target_beta", target_beta),
+            ("start_beta", start_beta),
+        ):
+            if not float(value) >= 0:
+                raise ValueError(
+                    f"Invalid value for argument `{name}`: expected a float "
+                    f">= 0. Received: {name}={value!r}"
+                )
+        self.warmup_steps = warmup_steps
+        self.warmup_epochs = warmup_epochs
+        self.target_beta = float(target_beta)
+        self.start_beta = float(start_beta)
+
+    def on_train_begin(self, logs=None):
+        self._layers = getattr(self.model, "kl_layers", None)
+        if not self._layers:
+            raise ValueError(
+                "KLWarmup needs a keras_vae.VAE with a `KLDivergenceLayer`. "
+                f"Received: model={self.model.name!r}"
+            )
+        self._steps = self.warmup_steps
+        if self._steps is None:
+            steps_per_epoch = self.params.get("steps") or 1
+            self._steps = self.warmup_epochs * steps_per_epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        fraction = min(1.0, step / self._steps)
+        beta = self.start_beta + (self.target_beta - self.start_beta) * fraction
+        for layer in self._layers:
+            layer.beta_variable.assign(beta)
+
+    def get_config(self):
+        return {
+            "warmup_steps": self.warmup_steps,
+            "warmup_epochs": self.warmup_epochs,
+            "target_beta": self.target_beta,
+            "start_beta": self.start_beta,
+        }

@@ -10,12 +10,15 @@ if keras.backend.backend() != "tensorflow":
         f"backend={keras.backend.backend()!r}"
     )
 
+from keras_vae import callbacks  # noqa: E402
 from keras_vae import datasets  # noqa: E402
+from keras_vae import evaluation  # noqa: E402
 from keras_vae import layers  # noqa: E402
 from keras_vae import likelihoods  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
 from keras_vae.models import build_conv_vae  # noqa: E402
 from keras_vae.models import build_mlp_vae  # noqa: E402
+from keras_vae.saving import load_vae  # noqa: E402
 from keras_vae.version import __version__  # noqa: E402
 
 __all__ = [
@@ -23,7 +26,10 @@ __all__ = [
     "__version__",
     "build_conv_vae",
     "build_mlp_vae",
+    "callbacks",
     "datasets",
+    "evaluation",
     "layers",
     "likelihoods",
+    "load_vae",
 ]

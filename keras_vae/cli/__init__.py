@@ -1,8 +1,10 @@
-"""The `keras-vae` command line: `keras-vae train`, `keras-vae export`."""
+"""The `keras-vae` command line: train, evaluate, plot, export."""
 
 import argparse
 import sys
 
+from keras_vae.cli import evaluate
+from keras_vae.cli import plot
 from keras_vae.cli import train
 
 
@@ -12,7 +14,7 @@ def main(argv=None):
         description="Train and export variational autoencoders.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in (train,):
+    for command in (train, evaluate, plot):
         command.add_parser(subparsers)
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,55 @@
+"""`keras-vae plot`: the pictures of a trained VAE, as PNG files."""
+
+import os
+
+from keras_vae.cli.train import DATASETS
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "plot",
+        help="Draw samples, reconstructions and the latent space as PNGs.",
+        description=(
+            "Write samples.png (prior samples beside reconstructions), "
+            "latent_map.png (posterior means coloured by label; PCA above 2 "
+            "dimensions), manifold.png (decoded latent grid) and "
+            "traversals.png into the output directory."
+        ),
+    )
+    parser.add_argument("model", help="A .keras file holding a keras_vae.VAE.")
+    parser.add_argument("--dataset", choices=DATASETS, default="mnist")
+    parser.add_argument("--data-path")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    from keras_vae import plotting
+    from keras_vae.cli.train import load_dataset
+    from keras_vae.saving import load_vae
+
+    vae = load_vae(args.model)
+    _, (x_test, y_test) = load_dataset(args.dataset, args.data_path)
+    x_test, y_test = x_test[:5000], y_test[:5000]
+    out = args.output_dir
+    paths = {
+        name: os.path.join(out, f"{name}.png")
+        for name in ("samples", "latent_map", "manifold", "traversals")
+    }
+    plotting.save_samples_and_reconstructions(
+        vae, x_test, paths["samples"], seed=args.seed, overwrite=args.overwrite
+    )
+    plotting.save_latent_map(
+        vae, x_test, y_test, paths["latent_map"], overwrite=args.overwrite
+    )
+    plotting.save_manifold(
+        vae, paths["manifold"], x=x_test, overwrite=args.overwrite
+    )
+    plotting.save_traversals(
+        vae, x_test, paths["traversals"], overwrite=args.overwrite
+    )
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0

@@ -28,7 +28,9 @@ def add_parser(subparsers):
         help="A local .npz in the keras.datasets layout (otherwise "
         "$KERAS_VAE_DATA_DIR, else download).",
     )
-    parser.add_argument("--architecture", choices=("mlp", "conv"), default="mlp")
+    parser.add_argument(
+        "--architecture", choices=("mlp", "conv"), default="mlp"
+    )
     parser.add_argument("--latent-dim", type=int, default=20)
     parser.add_argument(
         "--hidden-units",

@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from keras_vae.cli import evaluate
+from keras_vae.cli import export
 from keras_vae.cli import plot
 from keras_vae.cli import train
 
@@ -14,7 +15,7 @@ def main(argv=None):
         description="Train and export variational autoencoders.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in (train, evaluate, plot):
+    for command in (train, evaluate, plot, export):
         command.add_parser(subparsers)
     args = parser.parse_args(argv)
     try:

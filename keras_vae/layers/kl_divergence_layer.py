@@ -4,15 +4,18 @@ from keras import ops
 from keras_vae.layers.sampling import check_pair_shapes
 
 
-def gaussian_kl_divergence(z_mean, z_log_var):
+def gaussian_kl_divergence(z_mean, z_log_var, reduce=True):
     """KL(N(z_mean, exp(z_log_var)) || N(0, I)) per example, in nats.
 
-    The closed form `-0.5 * sum(1 + log_var - mean**2 - exp(log_var))`,
-    summed over every axis but the first and computed in float32.
+    The closed form `-0.5 * (1 + log_var - mean**2 - exp(log_var))`,
+    computed in float32 and summed over every axis but the first (or, with
+    `reduce=False`, left per latent dimension).
     """
     z_mean = ops.cast(z_mean, "float32")
     z_log_var = ops.cast(z_log_var, "float32")
     kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    if not reduce:
+        return kl
     return ops.sum(kl, axis=tuple(range(1, len(kl.shape))))
 
 
@@ -27,9 +30,16 @@ class KLDivergenceLayer(keras.layers.Layer):
     `beta` is held in a non-trainable variable: assigning `layer.beta` during
     training changes the weight without retracing a compiled step.
 
+    With `free_bits=λ > 0`, each latent dimension's KL, averaged over the
+    batch, counts as at least `λ` nats in the loss:
+    `beta * sum_latent(max(λ, mean_over_batch(KL_j)))`, so the optimizer gains
+    nothing by pushing a dimension below `λ` (Kingma et al., 2016).
+
     Args:
         beta: Non-negative float, the weight of the KL term (1 gives the
             ELBO, other values a beta-VAE). Defaults to `1.0`.
+        free_bits: Non-negative float `λ`, the KL floor of each latent
+            dimension in nats. Defaults to `0.0` (off).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -49,12 +59,14 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     Reference:
         Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014,
-        appendix B.
+        appendix B; Kingma et al., "Improved Variational Inference with
+        Inverse Autoregressive Flow", NeurIPS 2016 (free bits).
     """
 
-    def __init__(self, beta=1.0, **kwargs):
+    def __init__(self, beta=1.0, free_bits=0.0, **kwargs):
         super().__init__(**kwargs)
-        beta = _check_beta(beta)
+        beta = _check_non_negative(beta, "beta")
+        self.free_bits = _check_non_negative(free_bits, "free_bits")
         self.beta_variable = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(beta),
@@ -70,32 +82,40 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     @beta.setter
     def beta(self, value):
-        self.beta_variable.assign(_check_beta(value))
+        self.beta_variable.assign(_check_non_negative(value, "beta"))
 
     def build(self, input_shape):
         check_pair_shapes(input_shape, self.name)
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        kl = gaussian_kl_divergence(z_mean, z_log_var)
-        self.add_loss(self.beta_variable * ops.mean(kl))
+        if self.free_bits:
+            kl = gaussian_kl_divergence(z_mean, z_log_var, reduce=False)
+            kl = ops.sum(ops.maximum(ops.mean(kl, axis=0), self.free_bits))
+        else:
+            kl = ops.mean(gaussian_kl_divergence(z_mean, z_log_var))
+        self.add_loss(self.beta_variable * kl)
         return z_mean, z_log_var
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0]), tuple(input_shape[1])
 
     def get_config(self):
-        return {**super().get_config(), "beta": self.beta}
+        return {
+            **super().get_config(),
+            "beta": self.beta,
+            "free_bits": self.free_bits,
+        }
 
 
-def _check_beta(beta):
+def _check_non_negative(value, name):
     try:
-        value = float(beta)
+        number = float(value)
     except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(beta, bool) or not value >= 0 or value == float("inf"):
+        number = float("nan")
+    if isinstance(value, bool) or not number >= 0 or number == float("inf"):
         raise ValueError(
-            "Invalid value for argument `beta`: expected a finite float >= 0. "
-            f"Received: beta={beta!r}"
+            f"Invalid value for argument `{name}`: expected a finite float "
+            f">= 0. Received: {name}={value!r}"
         )
-    return value
+    return number

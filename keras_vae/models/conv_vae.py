@@ -13,6 +13,7 @@ def build_conv_vae(
     hidden_units=(256,),
     likelihood="bernoulli",
     beta=1.0,
+    free_bits=0.0,
     seed=None,
     name="conv_vae",
 ):
@@ -32,6 +33,7 @@ def build_conv_vae(
         likelihood: `"bernoulli"`, `"gaussian"` or a `keras_vae.likelihoods`
             instance.
         beta: The weight of the KL term.
+        free_bits: The KL floor per latent dimension in nats (0 is off).
         seed: Optional integer seed of the `Sampling` layer.
         name: The model name.
 
@@ -67,7 +69,9 @@ def build_conv_vae(
     h = keras.layers.Flatten()(h)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
-    outputs = gaussian_encoder_head(h, latent_dim, beta, seed)
+    outputs = gaussian_encoder_head(
+        h, latent_dim, beta=beta, free_bits=free_bits, seed=seed
+    )
     encoder = keras.Model(x, outputs, name="encoder")
 
     z = keras.Input(shape=(latent_dim,), name="z")

@@ -4,7 +4,9 @@ from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import Sampling
 
 
-def gaussian_encoder_head(features, latent_dim, beta=1.0, seed=None):
+def gaussian_encoder_head(
+    features, latent_dim, beta=1.0, free_bits=0.0, seed=None
+):
     """Maps encoder features to `[z_mean, z_log_var, z]`.
 
     Adds the two linear heads of `q(z|x)`, the `KLDivergenceLayer` and the
@@ -18,7 +20,7 @@ def gaussian_encoder_head(features, latent_dim, beta=1.0, seed=None):
         latent_dim, dtype="float32", name="z_log_var"
     )(features)
     z_mean, z_log_var = KLDivergenceLayer(
-        beta=beta, dtype="float32", name="kl_divergence"
+        beta=beta, free_bits=free_bits, dtype="float32", name="kl_divergence"
     )([z_mean, z_log_var])
     z = Sampling(seed=seed, dtype="float32", name="z")([z_mean, z_log_var])
     return [z_mean, z_log_var, z]

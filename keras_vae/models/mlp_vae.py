@@ -15,6 +15,7 @@ def build_mlp_vae(
     likelihood="bernoulli",
     activation="relu",
     beta=1.0,
+    free_bits=0.0,
     seed=None,
     name="mlp_vae",
 ):
@@ -34,6 +35,7 @@ def build_mlp_vae(
             instance.
         activation: The activation of the hidden layers.
         beta: The weight of the KL term.
+        free_bits: The KL floor per latent dimension in nats (0 is off).
         seed: Optional integer seed of the `Sampling` layer.
         name: The model name.
 
@@ -55,7 +57,9 @@ def build_mlp_vae(
     h = keras.layers.Flatten()(x)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
-    outputs = gaussian_encoder_head(h, latent_dim, beta, seed)
+    outputs = gaussian_encoder_head(
+        h, latent_dim, beta=beta, free_bits=free_bits, seed=seed
+    )
     encoder = keras.Model(x, outputs, name="encoder")
 
     z = keras.Input(shape=(latent_dim,), name="z")

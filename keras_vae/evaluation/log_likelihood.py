@@ -1,10 +1,14 @@
 import math
+import weakref
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 tfd = tfp.distributions
+
+# One compiled function per model, so repeated estimates do not retrace.
+_COMPILED = weakref.WeakKeyDictionary()
 
 
 def log_likelihood(
@@ -63,7 +67,9 @@ def log_likelihood(
         if seed is not None
         else (tf.random.Generator.from_non_deterministic_state())
     )
-    estimate = _log_weights_fn(vae)
+    if vae not in _COMPILED:
+        _COMPILED[vae] = _log_weights_fn(vae)
+    estimate = _COMPILED[vae]
     results = []
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start : start + batch_size])

@@ -1,3 +1,5 @@
+import copy
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -56,7 +58,9 @@ class VAE(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihoods.get(likelihood)
-        self.likelihood.build(decoder.output_shape)
+        if not self.likelihood.built:
+            # A deserialized likelihood was built already from its config.
+            self.likelihood.build(decoder.output_shape)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(
             name="reconstruction_loss"
@@ -121,13 +125,7 @@ class VAE(keras.Model):
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         data_checks.check_labels_absent(y)
-        if sample_weight is not None:
-            raise ValueError(
-                "This VAE does not take `sample_weight`: its KL term is a "
-                "batch mean added by a layer, so weights would apply to only "
-                "half of the loss. Resample the data instead. "
-                "Received: sample_weight"
-            )
+        _check_sample_weight_absent(sample_weight)
         return x
 
     def _update_metrics(self, x, loss, reconstruction_loss, kl_loss):
@@ -142,10 +140,14 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        # Keras drops `sample_weight` from the batches when `y` is None, so
+        # `_unpack` never sees it: check it here.
+        _check_sample_weight_absent(kwargs.get("sample_weight"))
         self._check_inputs(x, y, kwargs.get("validation_data"))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        _check_sample_weight_absent(kwargs.get("sample_weight"))
         self._check_inputs(x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
@@ -153,9 +155,10 @@ class VAE(keras.Model):
         data_checks.check_labels_absent(y)
         data_checks.check_data(x, self.data_shape, self.likelihood, "x")
         if validation_data is not None:
-            val_x, val_y, _ = keras.utils.unpack_x_y_sample_weight(
+            val_x, val_y, val_weight = keras.utils.unpack_x_y_sample_weight(
                 validation_data
             )
+            _check_sample_weight_absent(val_weight)
             data_checks.check_labels_absent(val_y, "validation_data labels")
             data_checks.check_data(
                 val_x, self.data_shape, self.likelihood, "validation_data"
@@ -232,10 +235,21 @@ class VAE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        # Deep copy: Keras's deserialization empties the nested configs.
+        config = copy.deepcopy(config)
         for key in ("encoder", "decoder", "likelihood"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _check_sample_weight_absent(sample_weight):
+    if sample_weight is not None:
+        raise ValueError(
+            "This VAE does not take `sample_weight`: its KL term is a "
+            "batch mean added by a layer, so weights would apply to only "
+            "half of the loss. Resample the data instead. "
+            "Received: sample_weight"
+        )
 
 
 def _kl_layers(model):

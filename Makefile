@@ -16,11 +16,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# Trains the 784-400-20 VAE on the MNIST sample shipped with the package and
-# writes saved_models/mnist_sample_vae.{keras,_metrics.json,_samples.png}.
+# Trains the 784-400-20 VAE on the MNIST sample shipped with the package,
+# writes saved_models/mnist_sample_vae.{keras,_metrics.json,_samples.png},
+# then exports the next TF Serving version saved_models/mnist_vae/N and the
+# TFLite decoder saved_models/mnist_decoder.tflite.
 train: install
 	$(BIN)/keras-vae train --dataset mnist-sample --epochs 20 \
 		--output-dir saved_models --overwrite
+	$(BIN)/keras-vae export saved_models/mnist_sample_vae.keras \
+		--saved-model saved_models/mnist_vae \
+		--tflite saved_models/mnist_decoder.tflite --overwrite
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

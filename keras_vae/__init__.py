@@ -13,11 +13,14 @@ if keras.backend.backend() != "tensorflow":
 from keras_vae import callbacks  # noqa: E402
 from keras_vae import datasets  # noqa: E402
 from keras_vae import evaluation  # noqa: E402
+from keras_vae import export  # noqa: E402
 from keras_vae import layers  # noqa: E402
 from keras_vae import likelihoods  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
 from keras_vae.models import build_conv_vae  # noqa: E402
 from keras_vae.models import build_mlp_vae  # noqa: E402
+from keras_vae.export import export_saved_model  # noqa: E402
+from keras_vae.export import export_tflite_decoder  # noqa: E402
 from keras_vae.saving import load_vae  # noqa: E402
 from keras_vae.version import __version__  # noqa: E402
 
@@ -29,6 +32,9 @@ __all__ = [
     "callbacks",
     "datasets",
     "evaluation",
+    "export",
+    "export_saved_model",
+    "export_tflite_decoder",
     "layers",
     "likelihoods",
     "load_vae",

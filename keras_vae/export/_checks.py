@@ -1,0 +1,44 @@
+"""Argument checks shared by the exporters."""
+
+import os
+
+from keras_vae.models.vae import VAE
+
+
+def check_vae(vae):
+    """Raises a `ValueError` unless `vae` is a built `keras_vae.VAE`."""
+    if not isinstance(vae, VAE):
+        raise ValueError(
+            "Invalid value for argument `vae`: expected a `keras_vae.VAE` "
+            "(e.g. from `keras_vae.build_mlp_vae`). "
+            f"Received: vae={vae!r}"
+        )
+    if not (vae.built and vae.encoder.built and vae.decoder.built):
+        raise ValueError(
+            "Invalid value for argument `vae`: the model was never built, so "
+            "it has no weights to export. Build it (call it on a batch or "
+            f"train it) first. Received: vae={vae!r}"
+        )
+
+
+def check_overwrite(overwrite):
+    """Raises a `ValueError` unless `overwrite` is a bool."""
+    if not isinstance(overwrite, bool):
+        raise ValueError(
+            "Invalid value for argument `overwrite`: expected True or False. "
+            f"Received: overwrite={overwrite!r}"
+        )
+
+
+def check_path(path, name="path"):
+    """Returns `path` as an absolute `str`, or raises a `ValueError`."""
+    try:
+        path_str = os.fspath(path)
+    except TypeError:
+        path_str = None
+    if not isinstance(path_str, str) or not path_str:
+        raise ValueError(
+            f"Invalid value for argument `{name}`: expected a non-empty path "
+            f"string or `os.PathLike`. Received: {name}={path!r}"
+        )
+    return os.path.abspath(path_str)

@@ -1,0 +1,166 @@
+"""Export of a VAE's decoder as a TFLite (LiteRT) model."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_vae.export import _checks
+from keras_vae.export import _files
+
+#: The accepted values of `quantization`.
+QUANTIZATIONS = (None, "float16", "dynamic_range", "int8")
+
+_NUM_CALIBRATION_SAMPLES = 200
+
+
+def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
+    """Exports the decoder of a VAE as a `.tflite` file, z -> mean of p(x|z).
+
+    Only the deterministic decoder is exported: the caller supplies `z`
+    (from the `N(0, I)` prior to generate, or an encoder's `z_mean`). The
+    model returns the mean of `p(x|z)` as float32 (probabilities, i.e.
+    pixels, for the Bernoulli likelihood). Its input is float32 `z` of shape
+    `(batch_size,) + vae.latent_shape`, batch size 1 by default; call
+    `interpreter.resize_tensor_input` for other sizes. It uses builtin ops
+    only, so it runs in `ai_edge_litert.interpreter.Interpreter` without the
+    Flex delegate.
+
+    A decoder under a mixed-precision policy is converted in float32, as
+    TFLite's builtin kernels have no float16 matrix product.
+
+    The file is written atomically: to a hidden file in the same directory,
+    which must load and run in the LiteRT interpreter before it is renamed
+    onto `path`.
+
+    Args:
+        vae: A built `keras_vae.VAE`.
+        path: The path of the `.tflite` file to write.
+        quantization: `None` (float32 weights), `"float16"` (float16
+            weights), `"dynamic_range"` (int8 weights, float activations) or
+            `"int8"` (full integer: int8 weights and activations, calibrated
+            on `z` drawn from the prior). The input and output stay float32
+            in every case.
+        overwrite: Whether to replace an existing file. Defaults to `False`.
+
+    Returns:
+        The path of the written file.
+
+    Example:
+
+    ```python
+    path = keras_vae.export.export_tflite_decoder(
+        vae, "saved_models/mnist_decoder.tflite", quantization="float16"
+    )
+    interpreter = ai_edge_litert.interpreter.Interpreter(model_path=path)
+    ```
+    """
+    _checks.check_vae(vae)
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            "Invalid value for argument `quantization`: expected one of "
+            f"{list(QUANTIZATIONS)}. Received: quantization={quantization!r}"
+        )
+    _checks.check_overwrite(overwrite)
+    path = _checks.check_path(path)
+    if os.path.isdir(path):
+        raise ValueError(
+            "Invalid value for argument `path`: expected a file path, but it "
+            f"is a directory. Received: path={path!r}"
+        )
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"A file already exists at {path!r}. Pass `overwrite=True` to "
+            f"replace it. Received: overwrite={overwrite}"
+        )
+
+    content = _convert(vae, quantization)
+    directory = os.path.dirname(path)
+    created_dirs = _files.make_dirs(directory)
+    tmp_path = _files.hidden_name(directory, f".{os.path.basename(path)}.tmp-")
+    try:
+        with open(tmp_path, "xb") as f:
+            f.write(content)
+        _check_runs(tmp_path, vae.latent_shape)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        _files.remove_empty_dirs(created_dirs)
+        raise
+    return path
+
+
+def _convert(vae, quantization):
+    decoder = vae.decoder
+    if any(
+        layer.compute_dtype != "float32"
+        for layer in decoder._flatten_layers(include_self=False)
+    ):
+        # TFLite's builtin kernels have no float16 `MatMul`: convert a
+        # float32 copy (`quantization="float16"` still stores float16).
+        decoder = _float32_copy(decoder)
+    likelihood = vae.likelihood
+    latent_shape = vae.latent_shape
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec((None,) + latent_shape, tf.float32, name="z")
+        ]
+    )
+    def decode(z):
+        with keras.StatelessScope():
+            params = decoder(z, training=False)
+        return {"x_mean": tf.cast(likelihood.mean(params), tf.float32)}
+
+    module = tf.Module()
+    module.model_variables = [
+        v.value for v in decoder.weights + likelihood.weights
+    ]
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [decode.get_concrete_function()], trackable_obj=module
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+        ]
+        converter.representative_dataset = _prior_samples(latent_shape)
+    return converter.convert()
+
+
+def _float32_copy(model):
+    def clone_layer(layer):
+        config = {**layer.get_config(), "dtype": "float32"}
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone_layer)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _prior_samples(latent_shape):
+    def generate():
+        rng = np.random.default_rng(0)
+        for _ in range(_NUM_CALIBRATION_SAMPLES):
+            yield [rng.standard_normal((1,) + latent_shape).astype("float32")]
+
+    return generate
+
+
+def _check_runs(path, latent_shape):
+    """Raises unless the file at `path` loads and runs in LiteRT."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(
+        interpreter.get_input_details()[0]["index"],
+        np.zeros((1,) + latent_shape, "float32"),
+    )
+    interpreter.invoke()

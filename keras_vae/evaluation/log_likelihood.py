@@ -3,9 +3,6 @@ import weakref
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
-
-tfd = tfp.distributions
 
 # One compiled function per model, so repeated estimates do not retrace.
 _COMPILED = weakref.WeakKeyDictionary()
@@ -17,10 +14,11 @@ def log_likelihood(
     """Estimates `log p(x)` per example by importance sampling, in nats.
 
     `log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)` with
-    `z_k ~ q(z|x)`, computed with log-sum-exp (Burda et al.'s IWAE bound:
-    a lower bound in expectation that tightens as `K` grows; with `K = 1`
-    its mean is the ELBO). `p(z)` and `q(z|x)` are
-    `tensorflow_probability` distributions. Work is split into chunks of at
+    `z_k ~ q(z|x)`, computed in float64 with log-sum-exp (Burda et al.'s
+    IWAE bound: a lower bound in expectation that tightens as `K` grows;
+    with `K = 1` its mean is the ELBO). `p(z)` and `q(z|x)` are
+    `tensorflow_probability` distributions (see
+    `VAE.log_importance_weights`). Work is split into chunks of at
     most `max_elements` decoded values, so memory stays bounded for any `K`.
 
     Args:
@@ -86,33 +84,11 @@ def log_likelihood(
 
 def _log_weights_fn(vae):
     """A compiled `(x, K, seed) -> log w` of shape `(K, batch)`, float64."""
-    latent_axes = len(vae.latent_shape)
 
     @tf.function(reduce_retracing=True)
     def log_weights(x, num_samples, seed):
-        z_mean, z_log_var, _ = vae.encoder(x, training=False)
-        z_mean = tf.cast(z_mean, tf.float64)
-        scale = tf.exp(0.5 * tf.cast(z_log_var, tf.float64))
-        posterior = tfd.Independent(
-            tfd.Normal(z_mean, scale), reinterpreted_batch_ndims=latent_axes
-        )
-        prior = tfd.Independent(
-            tfd.Normal(tf.zeros_like(z_mean), tf.ones_like(scale)),
-            reinterpreted_batch_ndims=latent_axes,
-        )
-        z = posterior.sample(num_samples, seed=seed)  # (K, batch, ...)
-        log_q = posterior.log_prob(z)
-        log_pz = prior.log_prob(z)
-        flat_z = tf.reshape(
-            tf.cast(z, tf.float32), tf.concat([[-1], tf.shape(z)[2:]], 0)
-        )
-        params = vae.decoder(flat_z, training=False)
-        x_tiled = tf.reshape(
-            tf.broadcast_to(x, tf.concat([[num_samples], tf.shape(x)], 0)),
-            tf.concat([[-1], tf.shape(x)[1:]], 0),
-        )
-        log_px_z = -vae.likelihood.negative_log_likelihood(x_tiled, params)
-        log_px_z = tf.reshape(tf.cast(log_px_z, tf.float64), tf.shape(log_q))
-        return log_px_z + log_pz - log_q
+        shape = tf.concat([[num_samples, tf.shape(x)[0]], vae.latent_shape], 0)
+        epsilon = tf.random.stateless_normal(shape, seed, dtype=tf.float64)
+        return vae.log_importance_weights(x, epsilon, dtype="float64")
 
     return log_weights

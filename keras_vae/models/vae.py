@@ -1,8 +1,10 @@
 import copy
+import math
 
 import keras
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae import likelihoods
@@ -26,6 +28,14 @@ class VAE(keras.Model):
     of the losses the layers added: the beta-weighted KL, and any weight
     regularizer). `fit`, `evaluate` and the metrics report all three.
 
+    With `num_importance_samples=K > 1` it minimizes instead the negative
+    importance-weighted bound of Burda et al. (IWAE),
+    `-log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)` with `z_k ~ q(z|x)`, which
+    is tighter than the ELBO; `loss` is then that bound (plus any weight
+    regularizer), `reconstruction_loss` the mean over the `K` draws, and
+    `kl_loss` the layers' KL term, reported but not optimized (so `beta`
+    and free bits do not apply).
+
     Calling the model returns the deterministic reconstruction, the mean of
     `p(x|z_mean)`; that is what `predict` and an export serve.
 
@@ -36,6 +46,10 @@ class VAE(keras.Model):
             the same shape as `x`.
         likelihood: `"bernoulli"` (data in [0, 1]), `"gaussian"` (learned
             per-feature scale) or a `keras_vae.likelihoods` instance.
+        num_importance_samples: `K`, the number of draws of `z` per example
+            in the training objective: 1 (the default) gives the ELBO, more
+            the IWAE bound.
+        seed: Optional integer seed of the importance samples' noise.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Example:
@@ -49,12 +63,35 @@ class VAE(keras.Model):
     ```
 
     Reference:
-        Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+        Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014;
+        Burda, Grosse and Salakhutdinov, "Importance Weighted Autoencoders",
+        ICLR 2016.
     """
 
-    def __init__(self, encoder, decoder, likelihood="bernoulli", **kwargs):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        likelihood="bernoulli",
+        num_importance_samples=1,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        _check_submodels(encoder, decoder)
+        self._check_submodels(encoder, decoder)
+        if (
+            isinstance(num_importance_samples, bool)
+            or not isinstance(num_importance_samples, (int, np.integer))
+            or num_importance_samples < 1
+        ):
+            raise ValueError(
+                "Invalid value for argument `num_importance_samples`: "
+                "expected an integer >= 1. "
+                f"Received: num_importance_samples={num_importance_samples!r}"
+            )
+        self.num_importance_samples = int(num_importance_samples)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihoods.get(likelihood)
@@ -91,36 +128,127 @@ class VAE(keras.Model):
             self.kl_loss_tracker,
         ]
 
-    def call(self, inputs, training=False):
-        z_mean, _, _ = self.encoder(inputs, training=training)
-        return self.likelihood.mean(self.decoder(z_mean, training=training))
+    # The hooks a conditional VAE overrides: which submodels it accepts, and
+    # what the encoder and decoder take, given the model inputs (here `x`).
+    def _check_submodels(self, encoder, decoder):
+        _check_submodels_shapes(encoder, decoder)
 
-    def compute_losses(self, x, training=False):
-        """Returns `(reconstruction_loss, kl_loss)`, batch means in nats."""
-        _, _, z = self.encoder(x, training=training)
-        params = self.decoder(z, training=training)
+    def _data(self, inputs):
+        return inputs
+
+    def _encoder_inputs(self, inputs):
+        return inputs
+
+    def _decoder_inputs(self, z, inputs, repeats=1):
+        return z
+
+    def call(self, inputs, training=False):
+        z_mean, _, _ = self.encoder(
+            self._encoder_inputs(inputs), training=training
+        )
+        params = self.decoder(
+            self._decoder_inputs(z_mean, inputs), training=training
+        )
+        return self.likelihood.mean(params)
+
+    def compute_losses(self, inputs, training=False):
+        """Returns `(loss, reconstruction_loss, kl_loss)` of one batch: batch
+        means in nats (see the class docstring)."""
+        if self.num_importance_samples > 1:
+            return self._importance_weighted_losses(inputs, training)
+        x = self._data(inputs)
+        _, _, z = self.encoder(self._encoder_inputs(inputs), training=training)
+        params = self.decoder(
+            self._decoder_inputs(z, inputs), training=training
+        )
         nll = self.likelihood.negative_log_likelihood(x, params)
         reconstruction_loss = ops.mean(nll)
-        kl_loss = ops.sum([ops.cast(loss, "float32") for loss in self.losses])
-        return reconstruction_loss, kl_loss
+        kl_loss = _sum_losses(self.losses)
+        return reconstruction_loss + kl_loss, reconstruction_loss, kl_loss
+
+    def _importance_weighted_losses(self, inputs, training):
+        k = self.num_importance_samples
+        batch = ops.shape(self._data(inputs))[0]
+        epsilon = keras.random.normal(
+            (k, batch) + self.latent_shape, seed=self.seed_generator
+        )
+        log_w, log_px_z = self.log_importance_weights(
+            inputs, epsilon, training=training, return_log_likelihood=True
+        )
+        bound = ops.logsumexp(log_w, axis=0) - math.log(k)
+        # The KL layers' losses are reported, not optimized: the bound has
+        # its own KL. Other added losses (weight regularizers) still count.
+        kl_ids = {id(t) for layer in self.kl_layers for t in layer.losses}
+        kl_loss = _sum_losses([t for t in self.losses if id(t) in kl_ids])
+        other = _sum_losses([t for t in self.losses if id(t) not in kl_ids])
+        loss = -ops.mean(bound) + other
+        return loss, -ops.mean(log_px_z), kl_loss
+
+    def log_importance_weights(
+        self,
+        inputs,
+        epsilon,
+        training=False,
+        dtype="float32",
+        return_log_likelihood=False,
+    ):
+        """Returns `log p(x|z_k) + log p(z_k) - log q(z_k|x)`, shape `(K,
+        batch)`, for `z_k = z_mean + sigma * epsilon[k]`.
+
+        `epsilon` has shape `(K, batch) + latent_shape`. `log p(z)` and
+        `log q(z|x)` are `tensorflow_probability` densities computed in
+        `dtype`. With `return_log_likelihood=True` it also returns
+        `log p(x|z_k)`.
+        """
+        x = self._data(inputs)
+        z_mean, z_log_var, _ = self.encoder(
+            self._encoder_inputs(inputs), training=training
+        )
+        z_mean = ops.cast(z_mean, dtype)
+        scale = ops.exp(0.5 * ops.cast(z_log_var, dtype))
+        event_ndims = len(self.latent_shape)
+        posterior = tfp.distributions.Independent(
+            tfp.distributions.Normal(z_mean, scale), event_ndims
+        )
+        prior = tfp.distributions.Independent(
+            tfp.distributions.Normal(
+                ops.zeros_like(z_mean), ops.ones_like(scale)
+            ),
+            event_ndims,
+        )
+        z = z_mean + scale * ops.cast(epsilon, dtype)
+        k = ops.shape(z)[0]
+        flat_z = ops.reshape(ops.cast(z, "float32"), (-1,) + self.latent_shape)
+        params = self.decoder(
+            self._decoder_inputs(flat_z, inputs, repeats=k), training=training
+        )
+        tiled_x = ops.tile(x, (k,) + (1,) * len(self.data_shape))
+        log_px_z = -self.likelihood.negative_log_likelihood(tiled_x, params)
+        log_px_z = ops.reshape(ops.cast(log_px_z, dtype), (k, -1))
+        log_w = log_px_z + prior.log_prob(z) - posterior.log_prob(z)
+        if return_log_likelihood:
+            return log_w, log_px_z
+        return log_w
 
     def train_step(self, data):
-        x = self._unpack(data)
+        inputs = self._unpack(data)
         with tf.GradientTape() as tape:
-            reconstruction_loss, kl_loss = self.compute_losses(x, training=True)
-            loss = reconstruction_loss + kl_loss
+            loss, reconstruction_loss, kl_loss = self.compute_losses(
+                inputs, training=True
+            )
             # Keras sums gradients over replicas: average the loss here.
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled_loss = self.optimizer.scale_loss(loss / replicas)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-        return self._update_metrics(x, loss, reconstruction_loss, kl_loss)
+        return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
 
     def test_step(self, data):
-        x = self._unpack(data)
-        reconstruction_loss, kl_loss = self.compute_losses(x, training=False)
-        loss = reconstruction_loss + kl_loss
-        return self._update_metrics(x, loss, reconstruction_loss, kl_loss)
+        inputs = self._unpack(data)
+        loss, reconstruction_loss, kl_loss = self.compute_losses(
+            inputs, training=False
+        )
+        return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -128,10 +256,10 @@ class VAE(keras.Model):
         _check_sample_weight_absent(sample_weight)
         return x
 
-    def _update_metrics(self, x, loss, reconstruction_loss, kl_loss):
+    def _update_metrics(self, inputs, loss, reconstruction_loss, kl_loss):
         # Weighted by batch size, so the epoch value is the exact mean per
         # example even when the last batch is short.
-        batch_size = ops.cast(ops.shape(x)[0], "float32")
+        batch_size = ops.cast(ops.shape(self._data(inputs))[0], "float32")
         self.loss_tracker.update_state(loss, sample_weight=batch_size)
         self.reconstruction_loss_tracker.update_state(
             reconstruction_loss, sample_weight=batch_size
@@ -199,9 +327,11 @@ class VAE(keras.Model):
         """Draws `z` from the `N(0, I)` prior and returns the mean of
         `p(x|z)` for each, as a NumPy array; reproducible for an int
         `seed`."""
-        if isinstance(num_samples, bool) or not isinstance(
-            num_samples, (int, np.integer)
-        ) or num_samples < 1:
+        if (
+            isinstance(num_samples, bool)
+            or not isinstance(num_samples, (int, np.integer))
+            or num_samples < 1
+        ):
             raise ValueError(
                 "Invalid value for argument `num_samples`: expected an "
                 f"integer >= 1. Received: num_samples={num_samples!r}"
@@ -231,6 +361,8 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "num_importance_samples": self.num_importance_samples,
+            "seed": self.seed,
         }
 
     @classmethod
@@ -240,6 +372,10 @@ class VAE(keras.Model):
         for key in ("encoder", "decoder", "likelihood"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _sum_losses(losses):
+    return ops.sum([ops.cast(t, "float32") for t in losses] or [0.0])
 
 
 def _check_sample_weight_absent(sample_weight):
@@ -260,7 +396,7 @@ def _kl_layers(model):
     ]
 
 
-def _check_submodels(encoder, decoder):
+def _check_submodels_shapes(encoder, decoder):
     for name, model in (("encoder", encoder), ("decoder", decoder)):
         if not isinstance(model, keras.Model) or not model.built:
             raise ValueError(

@@ -34,7 +34,9 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int)
+        ):
             raise ValueError(
                 "Invalid value for argument `seed`: expected None or an "
                 f"integer. Received: seed={seed!r}"

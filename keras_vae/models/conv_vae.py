@@ -52,7 +52,11 @@ def build_conv_vae(
     filters = check_int_tuple(filters, "filters")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
     stride = 2 ** len(filters)
-    if len(input_shape) != 3 or input_shape[0] % stride or input_shape[1] % stride:
+    if (
+        len(input_shape) != 3
+        or input_shape[0] % stride
+        or input_shape[1] % stride
+    ):
         raise ValueError(
             "Invalid value for argument `input_shape`: expected (height, "
             f"width, channels) with height and width divisible by {stride} "
@@ -83,7 +87,11 @@ def build_conv_vae(
     h = keras.layers.Reshape(small)(h)
     for i, f in enumerate(reversed(filters)):
         h = keras.layers.Conv2DTranspose(
-            f, 3, strides=2, padding="same", activation="relu",
+            f,
+            3,
+            strides=2,
+            padding="same",
+            activation="relu",
             name=f"deconv_{i}",
         )(h)
     params = keras.layers.Conv2D(channels, 3, padding="same", name="params")(h)

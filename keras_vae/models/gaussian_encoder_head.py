@@ -42,8 +42,13 @@ def check_int_tuple(values, name, allow_empty=False):
         values = tuple(values)
     except TypeError:
         values = None
-    if values is None or (not values and not allow_empty) or any(
-        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+    if (
+        values is None
+        or (not values and not allow_empty)
+        or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 1
+            for v in values
+        )
     ):
         raise ValueError(
             f"Invalid value for argument `{name}`: expected a tuple of "

@@ -19,12 +19,14 @@ from keras_vae import likelihoods  # noqa: E402
 from keras_vae.export import export_saved_model  # noqa: E402
 from keras_vae.export import export_tflite_decoder  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
+from keras_vae.models import ConditionalVAE  # noqa: E402
 from keras_vae.models import build_conv_vae  # noqa: E402
 from keras_vae.models import build_mlp_vae  # noqa: E402
 from keras_vae.saving import load_vae  # noqa: E402
 from keras_vae.version import __version__  # noqa: E402
 
 __all__ = [
+    "ConditionalVAE",
     "VAE",
     "__version__",
     "build_conv_vae",

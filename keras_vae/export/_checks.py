@@ -2,6 +2,7 @@
 
 import os
 
+from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
 
 
@@ -12,6 +13,12 @@ def check_vae(vae):
             "Invalid value for argument `vae`: expected a `keras_vae.VAE` "
             "(e.g. from `keras_vae.build_mlp_vae`). "
             f"Received: vae={vae!r}"
+        )
+    if isinstance(vae, ConditionalVAE):
+        raise ValueError(
+            "Invalid value for argument `vae`: exporting a ConditionalVAE "
+            "(whose signatures would need labels) is not supported yet; "
+            f"export an unconditional keras_vae.VAE. Received: vae={vae!r}"
         )
     if not (vae.built and vae.encoder.built and vae.decoder.built):
         raise ValueError(

@@ -26,6 +26,47 @@ def gaussian_encoder_head(
     return [z_mean, z_log_var, z]
 
 
+def label_input(num_classes, name="y"):
+    """A `keras.Input` for one-hot labels, or `None` if unconditional."""
+    if num_classes is None:
+        return None
+    check_positive_int(num_classes, "num_classes")
+    return keras.Input(shape=(num_classes,), name=name)
+
+
+def concatenate_label(features, label):
+    """Appends the one-hot `label` (if any) to flat `features`."""
+    if label is None:
+        return features
+    return keras.layers.Concatenate()([features, label])
+
+
+def assemble_vae(
+    x,
+    x_label,
+    encoder_outputs,
+    z,
+    z_label,
+    params,
+    name,
+    **vae_kwargs,
+):
+    """Wraps the encoder and decoder graphs in a `VAE`, or a
+    `ConditionalVAE` when they take labels."""
+    from keras_vae.models.conditional_vae import ConditionalVAE
+    from keras_vae.models.vae import VAE
+
+    if x_label is None:
+        encoder = keras.Model(x, encoder_outputs, name="encoder")
+        decoder = keras.Model(z, params, name="decoder")
+        model_class = VAE
+    else:
+        encoder = keras.Model([x, x_label], encoder_outputs, name="encoder")
+        decoder = keras.Model([z, z_label], params, name="decoder")
+        model_class = ConditionalVAE
+    return model_class(encoder, decoder, name=name, **vae_kwargs)
+
+
 def check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(

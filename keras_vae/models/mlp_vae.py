@@ -2,10 +2,12 @@ import math
 
 import keras
 
+from keras_vae.models.gaussian_encoder_head import assemble_vae
 from keras_vae.models.gaussian_encoder_head import check_int_tuple
 from keras_vae.models.gaussian_encoder_head import check_positive_int
+from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
-from keras_vae.models.vae import VAE
+from keras_vae.models.gaussian_encoder_head import label_input
 
 
 def build_mlp_vae(
@@ -16,6 +18,8 @@ def build_mlp_vae(
     activation="relu",
     beta=1.0,
     free_bits=0.0,
+    num_classes=None,
+    num_importance_samples=1,
     seed=None,
     name="mlp_vae",
 ):
@@ -36,11 +40,16 @@ def build_mlp_vae(
         activation: The activation of the hidden layers.
         beta: The weight of the KL term.
         free_bits: The KL floor per latent dimension in nats (0 is off).
-        seed: Optional integer seed of the `Sampling` layer.
+        num_classes: If given, a `keras_vae.ConditionalVAE`: the one-hot
+            label is concatenated to the encoder's features and to `z`.
+        num_importance_samples: `K` of the training objective: 1 for the
+            ELBO, more for the IWAE bound (see `keras_vae.VAE`).
+        seed: Optional integer seed of the `Sampling` layer and of the
+            importance samples.
         name: The model name.
 
     Returns:
-        An uncompiled `keras_vae.VAE`.
+        An uncompiled `keras_vae.VAE` (or `ConditionalVAE`).
 
     Example:
 
@@ -54,19 +63,30 @@ def build_mlp_vae(
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
 
     x = keras.Input(shape=input_shape, name="x")
-    h = keras.layers.Flatten()(x)
+    x_label = label_input(num_classes)
+    h = concatenate_label(keras.layers.Flatten()(x), x_label)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
     outputs = gaussian_encoder_head(
         h, latent_dim, beta=beta, free_bits=free_bits, seed=seed
     )
-    encoder = keras.Model(x, outputs, name="encoder")
 
     z = keras.Input(shape=(latent_dim,), name="z")
-    h = z
+    z_label = label_input(num_classes)
+    h = concatenate_label(z, z_label)
     for i, units in enumerate(reversed(hidden_units)):
         h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
     h = keras.layers.Dense(math.prod(input_shape), name="params")(h)
     params = keras.layers.Reshape(input_shape)(h)
-    decoder = keras.Model(z, params, name="decoder")
-    return VAE(encoder, decoder, likelihood=likelihood, name=name)
+    return assemble_vae(
+        x,
+        x_label,
+        outputs,
+        z,
+        z_label,
+        params,
+        name,
+        likelihood=likelihood,
+        num_importance_samples=num_importance_samples,
+        seed=seed,
+    )

@@ -294,39 +294,61 @@ class VAE(keras.Model):
 
     def encode(self, x, batch_size=256):
         """Returns `(z_mean, z_log_var)` of `q(z|x)` as NumPy arrays."""
-        x = self._as_float_array(x, "x")
-        outputs = self._in_batches(
-            lambda batch: self.encoder(batch, training=False)[:2], x, batch_size
-        )
-        return outputs[0], outputs[1]
+        return self._encode(self._as_float_array(x, "x"), batch_size=batch_size)
 
     def decode(self, z, batch_size=256):
         """Returns the mean of `p(x|z)` as a NumPy array (probabilities for
         the Bernoulli likelihood)."""
+        return self._decode(self._check_z(z), batch_size=batch_size)
+
+    def reconstruct(self, x, batch_size=256):
+        """Returns the mean of `p(x|z_mean)`: the deterministic
+        reconstruction of `x`, as a NumPy array."""
+        x = self._as_float_array(x, "x")
+        return self._reconstruct(x, batch_size=batch_size)
+
+    def sample(self, num_samples, seed=None):
+        """Draws `z` from the `N(0, I)` prior and returns the mean of
+        `p(x|z)` for each, as a NumPy array; reproducible for an int
+        `seed`."""
+        return self.decode(self._prior_sample(num_samples, seed))
+
+    # The array-in, array-out work of the methods above, on `arrays` that
+    # `_pack` turns into model inputs: `(x,)` here.
+    def _pack(self, arrays):
+        return arrays[0]
+
+    def _encode(self, *arrays, batch_size):
+        def encode_batch(*batch):
+            inputs = self._encoder_inputs(self._pack(batch))
+            return self.encoder(inputs, training=False)[:2]
+
+        return tuple(self._in_batches(encode_batch, arrays, batch_size))
+
+    def _decode(self, z, *conditions, batch_size):
+        def decode_batch(z, *conditions):
+            inputs = self._decoder_inputs(z, self._pack((None,) + conditions))
+            params = self.decoder(inputs, training=False)
+            return [self.likelihood.mean(params)]
+
+        return self._in_batches(decode_batch, (z,) + conditions, batch_size)[0]
+
+    def _reconstruct(self, *arrays, batch_size):
+        def reconstruct_batch(*batch):
+            return [self(self._pack(batch))]
+
+        return self._in_batches(reconstruct_batch, arrays, batch_size)[0]
+
+    def _check_z(self, z):
         z = np.asarray(z, dtype="float32")
         if z.ndim < 1 or tuple(z.shape[1:]) != self.latent_shape:
             raise ValueError(
                 f"`z` must have shape (batch_size,) + {self.latent_shape}. "
                 f"Received: z.shape={z.shape}"
             )
-        return self._in_batches(
-            lambda batch: [
-                self.likelihood.mean(self.decoder(batch, training=False))
-            ],
-            z,
-            batch_size,
-        )[0]
+        return z
 
-    def reconstruct(self, x, batch_size=256):
-        """Returns the mean of `p(x|z_mean)`: the deterministic
-        reconstruction of `x`, as a NumPy array."""
-        x = self._as_float_array(x, "x")
-        return self._in_batches(lambda batch: [self(batch)], x, batch_size)[0]
-
-    def sample(self, num_samples, seed=None):
-        """Draws `z` from the `N(0, I)` prior and returns the mean of
-        `p(x|z)` for each, as a NumPy array; reproducible for an int
-        `seed`."""
+    def _prior_sample(self, num_samples, seed):
         if (
             isinstance(num_samples, bool)
             or not isinstance(num_samples, (int, np.integer))
@@ -339,7 +361,7 @@ class VAE(keras.Model):
         z = keras.random.normal(
             (int(num_samples),) + self.latent_shape, seed=seed
         )
-        return self.decode(ops.convert_to_numpy(z))
+        return ops.convert_to_numpy(z)
 
     def _as_float_array(self, x, name):
         x = np.asarray(x)
@@ -347,10 +369,13 @@ class VAE(keras.Model):
         return x.astype("float32", copy=False)
 
     @staticmethod
-    def _in_batches(fn, x, batch_size):
+    def _in_batches(fn, arrays, batch_size):
         parts = [
-            [ops.convert_to_numpy(t) for t in fn(x[i : i + batch_size])]
-            for i in range(0, len(x), batch_size)
+            [
+                ops.convert_to_numpy(t)
+                for t in fn(*[a[i : i + batch_size] for a in arrays])
+            ]
+            for i in range(0, len(arrays[0]), batch_size)
         ]
         return [np.concatenate(column) for column in zip(*parts)]
 

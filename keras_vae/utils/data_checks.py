@@ -14,7 +14,7 @@ def check_labels_absent(y, name="y"):
         )
 
 
-def check_data(x, expected_shape, likelihood, name="x"):
+def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
     """Validates arrays fully and `tf.data.Dataset`s by their element spec.
 
     Args:
@@ -22,12 +22,13 @@ def check_data(x, expected_shape, likelihood, name="x"):
         expected_shape: The encoder's input shape without the batch axis.
         likelihood: The VAE's likelihood, whose `check_data` checks values.
         name: The argument name used in error messages.
+        labels_allowed: Whether dataset elements may carry labels `(x, y)`.
 
     Returns:
         `x`, unchanged.
     """
     if isinstance(x, tf.data.Dataset):
-        _check_dataset(x, expected_shape, likelihood, name)
+        _check_dataset(x, expected_shape, likelihood, name, labels_allowed)
         return x
     if not isinstance(x, (np.ndarray, tf.Tensor, list)):
         return x  # Generators and PyDatasets are checked by Keras as they run.
@@ -71,7 +72,7 @@ def _check_shape(shape, expected_shape, name):
     )
 
 
-def _check_dataset(dataset, expected_shape, likelihood, name):
+def _check_dataset(dataset, expected_shape, likelihood, name, labels_allowed):
     if dataset.cardinality() == 0:
         raise ValueError(
             f"`{name}` is an empty tf.data.Dataset: there is nothing to train "
@@ -79,8 +80,9 @@ def _check_dataset(dataset, expected_shape, likelihood, name):
         )
     spec = dataset.element_spec
     if isinstance(spec, (tuple, list)):
-        for extra in spec[1:]:
-            check_labels_absent(extra, f"a dataset element of {name}")
+        if not labels_allowed:
+            for extra in spec[1:]:
+                check_labels_absent(extra, f"a dataset element of {name}")
         spec = spec[0]
     if not isinstance(spec, tf.TensorSpec):
         return
@@ -91,3 +93,54 @@ def _check_dataset(dataset, expected_shape, likelihood, name):
     likelihood.check_dtype(spec.dtype.as_numpy_dtype, name)
     if spec.shape.rank is not None:
         _check_shape(spec.shape.as_list(), expected_shape, f"{name} batches")
+
+
+def check_class_labels(y, num_classes, num_examples, name="labels"):
+    """Validates class labels: integers in `[0, num_classes)` of shape `(n,)`
+    or one-hot rows of shape `(n, num_classes)`; returns them one-hot, as
+    float32.
+
+    Args:
+        y: The labels.
+        num_classes: The number of classes of the conditional model.
+        num_examples: The number of examples the labels go with.
+        name: The argument name used in error messages.
+    """
+    if y is None:
+        raise ValueError(
+            f"This conditional VAE needs `{name}`: pass them with the data, "
+            f"e.g. `fit(x, y)` or `sample(16, labels=3)`. Received: {name}=None"
+        )
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == num_classes:
+        rows_ok = np.all((labels == 0) | (labels == 1)) and np.all(
+            labels.sum(axis=1) == 1
+        )
+        if not rows_ok:
+            raise ValueError(
+                f"One-hot `{name}` must hold a single 1 per row. "
+                f"Received: {name} with rows summing to "
+                f"{sorted(set(labels.sum(axis=1).tolist()))[:5]}"
+            )
+        one_hot = labels.astype("float32")
+    elif labels.ndim == 1 and (
+        np.issubdtype(labels.dtype, np.integer) or labels.size == 0
+    ):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"`{name}` must be class indices in [0, {num_classes}). "
+                f"Received: {name} in [{labels.min()}, {labels.max()}]"
+            )
+        one_hot = np.eye(num_classes, dtype="float32")[labels]
+    else:
+        raise ValueError(
+            f"`{name}` must be integer class indices of shape (n,) or "
+            f"one-hot rows of shape (n, {num_classes}). "
+            f"Received: {name}.shape={labels.shape}, dtype={labels.dtype}"
+        )
+    if len(one_hot) != num_examples:
+        raise ValueError(
+            f"`{name}` must have one label per example ({num_examples}). "
+            f"Received: {len(one_hot)} labels"
+        )
+    return one_hot

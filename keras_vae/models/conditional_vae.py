@@ -1,0 +1,164 @@
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_vae.models.vae import VAE
+from keras_vae.models.vae import _check_sample_weight_absent
+from keras_vae.models.vae import _kl_layers
+from keras_vae.utils import data_checks
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class ConditionalVAE(VAE):
+    """A VAE conditioned on a class label: `q(z|x, y)` and `p(x|z, y)`.
+
+    The encoder maps `[x, y]` to `[z_mean, z_log_var, z]` and the decoder
+    maps `[z, y]` to the likelihood's parameters, with `y` one-hot. It trains
+    with `fit(x, y)` (or a dataset of `(x, y)`), where `y` holds class
+    indices or one-hot rows, and generates a chosen class with
+    `sample(n, labels=...)`. Losses are those of `keras_vae.VAE`.
+
+    Args:
+        encoder: A `keras.Model` from `[x, y_one_hot]` to
+            `[z_mean, z_log_var, z]` that contains a `KLDivergenceLayer`.
+        decoder: A `keras.Model` from `[z, y_one_hot]` to the likelihood's
+            parameters, of the shape of `x`.
+        likelihood: As for `keras_vae.VAE`.
+        num_importance_samples: As for `keras_vae.VAE`.
+        seed: As for `keras_vae.VAE`.
+        **kwargs: Base model keyword arguments, such as `name`.
+
+    Example:
+
+    ```python
+    (x_train, y_train), _ = keras_vae.datasets.load_mnist()
+    cvae = keras_vae.build_mlp_vae(num_classes=10)
+    cvae.compile(optimizer="adam")
+    cvae.fit(x_train, y_train, epochs=10, batch_size=128)
+    sevens = cvae.sample(16, labels=7)
+    ```
+
+    Reference:
+        Sohn, Lee and Yan, "Learning Structured Output Representation using
+        Deep Conditional Generative Models", NeurIPS 2015.
+    """
+
+    @property
+    def num_classes(self):
+        """The number of classes of the labels."""
+        return int(self.encoder.input_shape[1][-1])
+
+    @property
+    def latent_shape(self):
+        return tuple(self.decoder.input_shape[0][1:])
+
+    @property
+    def data_shape(self):
+        return tuple(self.encoder.input_shape[0][1:])
+
+    def _check_submodels(self, encoder, decoder):
+        for name, model in (("encoder", encoder), ("decoder", decoder)):
+            inputs = getattr(model, "inputs", None)
+            if (
+                not isinstance(model, keras.Model)
+                or not inputs
+                or len(inputs) != 2
+            ):
+                raise ValueError(
+                    f"The `{name}` of a ConditionalVAE must be a built "
+                    "`keras.Model` with two inputs (data or z, and the "
+                    f"one-hot label). Received: {name}={model!r}"
+                )
+        if len(encoder.outputs) != 3 or not _kl_layers(encoder):
+            raise ValueError(
+                "`encoder` must output `[z_mean, z_log_var, z]` and contain "
+                "a `KLDivergenceLayer`. Received: an encoder with "
+                f"{len(encoder.outputs)} outputs"
+            )
+        classes = (encoder.input_shape[1][-1], decoder.input_shape[1][-1])
+        if classes[0] != classes[1]:
+            raise ValueError(
+                "The encoder and decoder must take labels of the same size. "
+                f"Received: {classes[0]} and {classes[1]} classes"
+            )
+        if tuple(decoder.output_shape[1:]) != tuple(encoder.input_shape[0][1:]):
+            raise ValueError(
+                "`decoder` must output the shape of the data "
+                f"{tuple(encoder.input_shape[0][1:])}. "
+                f"Received: decoder.output_shape={decoder.output_shape}"
+            )
+
+    def _data(self, inputs):
+        return inputs[0]
+
+    def _encoder_inputs(self, inputs):
+        return [inputs[0], inputs[1]]
+
+    def _decoder_inputs(self, z, inputs, repeats=1):
+        labels = inputs[1]
+        if not isinstance(repeats, int) or repeats != 1:
+            labels = ops.tile(labels, (repeats, 1))
+        return [z, labels]
+
+    def _pack(self, arrays):
+        return tuple(arrays)
+
+    def _unpack(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            data_checks.check_class_labels(None, self.num_classes, 0, "y")
+        _check_sample_weight_absent(sample_weight)
+        if y.dtype.is_integer or len(y.shape) == 1:
+            y = tf.one_hot(tf.cast(y, tf.int32), self.num_classes)
+        return x, tf.cast(y, "float32")
+
+    def _check_inputs(self, x, y, validation_data=None):
+        pairs = [(x, y, "x", "y")]
+        if validation_data is not None:
+            val_x, val_y, val_weight = keras.utils.unpack_x_y_sample_weight(
+                validation_data
+            )
+            _check_sample_weight_absent(val_weight)
+            pairs.append((val_x, val_y, "validation_data", "validation labels"))
+        for data, labels, name, labels_name in pairs:
+            data_checks.check_data(
+                data, self.data_shape, self.likelihood, name, True
+            )
+            if isinstance(data, tf.data.Dataset):
+                continue  # Its labels are checked in the step.
+            if isinstance(data, (np.ndarray, tf.Tensor, list)):
+                data_checks.check_class_labels(
+                    labels, self.num_classes, len(data), labels_name
+                )
+
+    def _labels(self, labels, num_examples):
+        labels = np.asarray(labels)
+        if labels.ndim == 0:
+            labels = np.full((num_examples,), labels)
+        return data_checks.check_class_labels(
+            labels, self.num_classes, num_examples, "labels"
+        )
+
+    def encode(self, x, labels, batch_size=256):
+        """Returns `(z_mean, z_log_var)` of `q(z|x, y)` as NumPy arrays."""
+        x = self._as_float_array(x, "x")
+        y = self._labels(labels, len(x))
+        return self._encode(x, y, batch_size=batch_size)
+
+    def decode(self, z, labels, batch_size=256):
+        """Returns the mean of `p(x|z, y)` as a NumPy array."""
+        z = self._check_z(z)
+        y = self._labels(labels, len(z))
+        return self._decode(z, y, batch_size=batch_size)
+
+    def reconstruct(self, x, labels, batch_size=256):
+        """Returns the mean of `p(x|z_mean, y)` as a NumPy array."""
+        x = self._as_float_array(x, "x")
+        y = self._labels(labels, len(x))
+        return self._reconstruct(x, y, batch_size=batch_size)
+
+    def sample(self, num_samples, labels, seed=None):
+        """Draws `z ~ N(0, I)` and returns the mean of `p(x|z, y)` for the
+        given `labels` (one class index for all, or one per sample)."""
+        return self.decode(self._prior_sample(num_samples, seed), labels)

@@ -1,0 +1,377 @@
+"""Training throughput of keras-vae against the same VAE in PyTorch.
+
+Each framework trains in its own worker process (no shared thread pools,
+separate peak memory). The workers alternate, A B A B, one epoch at a time
+after a warm-up epoch, and the table reports medians of samples per second,
+the ratio keras-vae / PyTorch measured side by side, the fraction of this
+machine's measured float32 matmul peak, and each process's peak RSS.
+
+    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/throughput.py
+
+keras-vae runs with its defaults: `vae.compile(optimizer=Adam(1e-3))` and
+`vae.fit(x, batch_size=128)`. The PyTorch reference has the same layers,
+initial-weight-independent loss (Bernoulli NLL from logits summed over
+pixels, plus the closed-form KL, mean over the batch) and Adam(1e-3), and
+reads shuffled batches from an in-memory tensor (its fastest input path).
+PyTorch is an optional benchmark dependency: `pip install torch==2.13.0`.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def mlp_flops_per_example(hidden=400, latent=20, data=784):
+    """Multiply-adds of the 784-400-20 VAE times 2 (forward) times 3
+    (forward + two backward products)."""
+    macs = data * hidden + hidden * 2 * latent + latent * hidden + hidden * data
+    return 2 * 3 * macs
+
+
+def conv_flops_per_example():
+    """Matrix work of build_conv_vae((28, 28, 1)), forward x 3. A strided
+    transposed convolution does the work of its input resolution."""
+    macs = (
+        14 * 14 * 32 * 9 * 1  # conv 1, 28x28 -> 14x14
+        + 7 * 7 * 64 * 9 * 32  # conv 2, 14x14 -> 7x7
+        + 3136 * 256
+        + 256 * 40  # dense, heads
+        + 20 * 256
+        + 256 * 3136  # decoder dense
+        + 7 * 7 * 64 * 9 * 64  # deconv 1, 7x7 -> 14x14
+        + 14 * 14 * 32 * 9 * 64  # deconv 2, 14x14 -> 28x28
+        + 28 * 28 * 1 * 9 * 32  # output conv
+    )
+    return 2 * 3 * macs
+
+
+def load_data(limit):
+    import keras_vae
+
+    (x, _), _ = keras_vae.datasets.load_mnist()
+    return x[:limit]
+
+
+# --------------------------------------------------------------------------
+# Workers: each reads "epoch" or "stats" lines and answers one JSON line.
+
+
+def keras_worker(model, batch_size, limit):
+    import keras
+
+    import keras_vae
+
+    x = load_data(limit)
+    keras.utils.set_random_seed(0)
+    if model == "mlp":
+        vae = keras_vae.build_mlp_vae(input_shape=(28, 28, 1))
+    else:
+        vae = keras_vae.build_conv_vae(input_shape=(28, 28, 1))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+
+    def epoch():
+        start = time.perf_counter()
+        history = vae.fit(x, epochs=1, batch_size=batch_size, verbose=0)
+        seconds = time.perf_counter() - start
+        return len(x) / seconds, float(history.history["loss"][-1])
+
+    serve(epoch)
+
+
+def torch_worker(model, batch_size, limit):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    x = torch.from_numpy(load_data(limit)).permute(0, 3, 1, 2).contiguous()
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(784, 400)
+            self.fc21 = nn.Linear(400, 20)
+            self.fc22 = nn.Linear(400, 20)
+            self.fc3 = nn.Linear(20, 400)
+            self.fc4 = nn.Linear(400, 784)
+
+        def forward(self, x):
+            h = torch.relu(self.fc1(x.flatten(1)))
+            mu, logvar = self.fc21(h), self.fc22(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            logits = self.fc4(torch.relu(self.fc3(z)))
+            return logits.view_as(x), mu, logvar
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(
+                nn.Conv2d(1, 32, 3, 2, 1),
+                nn.ReLU(),
+                nn.Conv2d(32, 64, 3, 2, 1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(3136, 256),
+                nn.ReLU(),
+            )
+            self.mu = nn.Linear(256, 20)
+            self.logvar = nn.Linear(256, 20)
+            self.dec = nn.Sequential(
+                nn.Linear(20, 256),
+                nn.ReLU(),
+                nn.Linear(256, 3136),
+                nn.ReLU(),
+                nn.Unflatten(1, (64, 7, 7)),
+                nn.ConvTranspose2d(64, 64, 3, 2, 1, output_padding=1),
+                nn.ReLU(),
+                nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),
+                nn.ReLU(),
+                nn.Conv2d(32, 1, 3, 1, 1),
+            )
+
+        def forward(self, x):
+            h = self.enc(x)
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return self.dec(z), mu, logvar
+
+    net = MLP() if model == "mlp" else Conv()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    bce = nn.BCEWithLogitsLoss(reduction="sum")
+
+    def epoch():
+        start = time.perf_counter()
+        order = torch.randperm(len(x))
+        total = 0.0
+        for i in range(0, len(x), batch_size):
+            batch = x[order[i : i + batch_size]]
+            logits, mu, logvar = net(batch)
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = (bce(logits, batch) + kl) / len(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        seconds = time.perf_counter() - start
+        return len(x) / seconds, total / len(x)
+
+    serve(epoch)
+
+
+def serve(epoch):
+    epoch()  # Warm-up: tracing, compilation, allocator.
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "epoch":
+            rate, loss = epoch()
+            print(json.dumps({"rate": rate, "loss": loss}), flush=True)
+        elif line.strip() == "stats":
+            kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print(json.dumps({"peak_rss_mb": kb / 1024}), flush=True)
+
+
+# --------------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, framework, model, batch_size, limit):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                framework,
+                "--model",
+                model,
+                "--batch-size",
+                str(batch_size),
+                "--limit",
+                str(limit),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        self.ask(None)
+
+    def ask(self, command):
+        if command is not None:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("worker died")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def peak_worker():
+    """Prints TensorFlow's float32 matmul GFLOP/s (1024^3, median of 20)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((1024, 1024))
+    b = tf.random.normal((1024, 1024))
+    matmul = tf.function(lambda: tf.matmul(a, b))
+    matmul().numpy()
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        matmul().numpy()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"gflops": 2 * 1024**3 / np.median(times) / 1e9}))
+
+
+def matmul_peak_gflops():
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", "peak"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["gflops"]
+
+
+def run(model, batch_size, limit, repeats, peak):
+    workers = {
+        name: Worker(name, model, batch_size, limit)
+        for name in ("keras-vae", "pytorch")
+    }
+    rates = {name: [] for name in workers}
+    losses = {name: [] for name in workers}
+    for _ in range(repeats):
+        for name, worker in workers.items():  # A B A B ...
+            answer = worker.ask("epoch")
+            rates[name].append(answer["rate"])
+            losses[name].append(answer["loss"])
+    rss = {name: w.ask("stats")["peak_rss_mb"] for name, w in workers.items()}
+    for worker in workers.values():
+        worker.close()
+    flops = (
+        mlp_flops_per_example()
+        if model == "mlp"
+        else (conv_flops_per_example())
+    )
+    rows = []
+    for name in workers:
+        median = float(np.median(rates[name]))
+        rows.append(
+            {
+                "model": model,
+                "framework": name,
+                "samples_per_s": median,
+                "runs": [round(r) for r in rates[name]],
+                "peak_fraction": median * flops / 1e9 / peak,
+                "peak_rss_mb": rss[name],
+                "last_loss": losses[name][-1],
+            }
+        )
+    ratios = [a / b for a, b in zip(rates["keras-vae"], rates["pytorch"])]
+    return rows, float(np.median(ratios))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=("keras-vae", "pytorch", "peak"))
+    parser.add_argument("--model", default="mlp")
+    parser.add_argument("--models", nargs="*", default=["mlp", "conv"])
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--limit", type=int, default=60000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="A smoke test: 6,400 examples, 2 repeats.",
+    )
+    parser.add_argument("--output", default="docs/performance.md")
+    args = parser.parse_args()
+    if args.worker == "keras-vae":
+        return keras_worker(args.model, args.batch_size, args.limit)
+    if args.worker == "pytorch":
+        return torch_worker(args.model, args.batch_size, args.limit)
+    if args.worker == "peak":
+        return peak_worker()
+    if args.quick:
+        args.limit, args.repeats = 6400, 2
+
+    peak = matmul_peak_gflops()
+    table = []
+    for model in args.models:
+        limit = args.limit if model == "mlp" else min(args.limit, 12800)
+        rows, ratio = run(model, args.batch_size, limit, args.repeats, peak)
+        table.append((model, rows, ratio))
+    report(args, peak, table)
+
+
+def report(args, peak, table):
+    import keras
+    import tensorflow as tf
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "not installed"
+    cpu = subprocess.run(
+        "lscpu | grep 'Model name' | cut -d: -f2",
+        shell=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    lines = [
+        "## Training throughput: keras-vae against PyTorch",
+        "",
+        f"Measured {datetime.datetime.now():%Y-%m-%d %H:%M} on {cpu} "
+        f"({os.cpu_count()} cores), Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"PyTorch {torch_version}; float32 matmul peak measured "
+        f"{peak:.0f} GFLOP/s.",
+        "",
+        "```bash",
+        "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
+        f"benchmarks/throughput.py --batch-size {args.batch_size} "
+        f"--limit {args.limit} --repeats {args.repeats}"
+        + (" --quick" if args.quick else ""),
+        "```",
+        "",
+        "| model | framework | samples/s (median) | runs | of matmul peak "
+        "| peak RSS (MB) | ratio keras-vae / PyTorch |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for model, rows, ratio in table:
+        for row in rows:
+            lines.append(
+                f"| {model} | {row['framework']} | {row['samples_per_s']:.0f}"
+                f" | {row['runs']} | {row['peak_fraction']:.0%} | "
+                f"{row['peak_rss_mb']:.0f} | "
+                + (
+                    f"**{ratio:.2f}**"
+                    if row["framework"] == "keras-vae"
+                    else ""
+                )
+                + " |"
+            )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        with open(args.output + ".throughput.tmp", "w") as f:
+            f.write(text)
+        os.replace(args.output + ".throughput.tmp", args.output)
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,9 @@ def load_vae(path):
     registered = (
         config.get("registered_name") if isinstance(config, dict) else None
     )
-    if registered != "keras_vae>VAE":
+    if not (
+        isinstance(registered, str) and registered.startswith("keras_vae>")
+    ):
         raise ValueError(
             f"{path!r} holds a Keras model that is not a keras_vae.VAE. "
             f"Received: class_name={class_name!r}, "

@@ -1,5 +1,8 @@
 import keras
 
+from keras_vae.utils.argument_checks import check_non_negative_float
+from keras_vae.utils.argument_checks import check_positive_int
+
 
 class KLWarmup(keras.callbacks.Callback):
     """Raises the KL weight `beta` linearly from `start_beta` to its target.
@@ -45,32 +48,16 @@ class KLWarmup(keras.callbacks.Callback):
                 f"Received: warmup_steps={warmup_steps}, "
                 f"warmup_epochs={warmup_epochs}"
             )
-        for name, value in (
-            ("warmup_steps", warmup_steps),
-            ("warmup_epochs", warmup_epochs),
-        ):
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < 1
-            ):
-                raise ValueError(
-                    f"Invalid value for argument `{name}`: expected an "
-                    f"integer >= 1. Received: {name}={value!r}"
-                )
-        for name, value in (
-            ("target_beta", target_beta),
-            ("start_beta", start_beta),
-        ):
-            if not float(value) >= 0:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`: expected a float "
-                    f">= 0. Received: {name}={value!r}"
-                )
+        if warmup_steps is not None:
+            warmup_steps = check_positive_int(warmup_steps, "warmup_steps")
+        if warmup_epochs is not None:
+            warmup_epochs = check_positive_int(warmup_epochs, "warmup_epochs")
+        target_beta = check_non_negative_float(target_beta, "target_beta")
+        start_beta = check_non_negative_float(start_beta, "start_beta")
         self.warmup_steps = warmup_steps
         self.warmup_epochs = warmup_epochs
-        self.target_beta = float(target_beta)
-        self.start_beta = float(start_beta)
+        self.target_beta = target_beta
+        self.start_beta = start_beta
 
     def on_train_begin(self, logs=None):
         self._layers = getattr(self.model, "kl_layers", None)

@@ -4,7 +4,10 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-# One compiled function per model, so repeated estimates do not retrace.
+from keras_vae.utils.argument_checks import check_positive_int
+
+# One compiled function per model, so repeated estimates do not retrace. The
+# function holds the model weakly, so the cache never keeps a model alive.
 _COMPILED = weakref.WeakKeyDictionary()
 
 
@@ -46,20 +49,21 @@ def log_likelihood(
         Burda, Grosse and Salakhutdinov, "Importance Weighted
         Autoencoders", ICLR 2016.
     """
-    if (
-        isinstance(num_samples, bool)
-        or not isinstance(num_samples, (int, np.integer))
-        or num_samples < 1
-    ):
-        raise ValueError(
-            "Invalid value for argument `num_samples`: expected an integer "
-            f">= 1. Received: num_samples={num_samples!r}"
-        )
+    num_samples = check_positive_int(num_samples, "num_samples")
+    max_elements = check_positive_int(max_elements, "max_elements")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
     x = vae._as_float_array(x, "x")
     data_size = math.prod(vae.data_shape)
-    samples_per_chunk = max(1, min(num_samples, max_elements // data_size))
+    # Examples per batch, then samples per chunk, so that one chunk holds at
+    # most `max_elements` decoded values (one example at least).
+    largest_batch = max(1, max_elements // data_size)
     if batch_size is None:
         batch_size = max(1, max_elements // (data_size * num_samples))
+    batch_size = min(batch_size, largest_batch)
+    samples_per_chunk = max(
+        1, min(num_samples, max_elements // (data_size * batch_size))
+    )
     seeds = (
         tf.random.Generator.from_seed(seed)
         if seed is not None
@@ -84,9 +88,11 @@ def log_likelihood(
 
 def _log_weights_fn(vae):
     """A compiled `(x, K, seed) -> log w` of shape `(K, batch)`, float64."""
+    vae_ref = weakref.ref(vae)
 
     @tf.function(reduce_retracing=True)
     def log_weights(x, num_samples, seed):
+        vae = vae_ref()
         shape = tf.concat([[num_samples, tf.shape(x)[0]], vae.latent_shape], 0)
         epsilon = tf.random.stateless_normal(shape, seed, dtype=tf.float64)
         return vae.log_importance_weights(x, epsilon, dtype="float64")

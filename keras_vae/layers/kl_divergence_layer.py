@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_vae.layers.sampling import check_pair_shapes
+from keras_vae.utils.argument_checks import check_non_negative_float
 
 
 def gaussian_kl_divergence(z_mean, z_log_var, reduce=True):
@@ -65,8 +66,8 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     def __init__(self, beta=1.0, free_bits=0.0, **kwargs):
         super().__init__(**kwargs)
-        beta = _check_non_negative(beta, "beta")
-        self.free_bits = _check_non_negative(free_bits, "free_bits")
+        beta = check_non_negative_float(beta, "beta")
+        self.free_bits = check_non_negative_float(free_bits, "free_bits")
         self.beta_variable = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(beta),
@@ -82,7 +83,7 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     @beta.setter
     def beta(self, value):
-        self.beta_variable.assign(_check_non_negative(value, "beta"))
+        self.beta_variable.assign(check_non_negative_float(value, "beta"))
 
     def build(self, input_shape):
         check_pair_shapes(input_shape, self.name)
@@ -106,16 +107,3 @@ class KLDivergenceLayer(keras.layers.Layer):
             "beta": self.beta,
             "free_bits": self.free_bits,
         }
-
-
-def _check_non_negative(value, name):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not number >= 0 or number == float("inf"):
-        raise ValueError(
-            f"Invalid value for argument `{name}`: expected a finite float "
-            f">= 0. Received: {name}={value!r}"
-        )
-    return number

@@ -1,11 +1,11 @@
 import keras
 
 from keras_vae.models.gaussian_encoder_head import assemble_vae
-from keras_vae.models.gaussian_encoder_head import check_int_tuple
-from keras_vae.models.gaussian_encoder_head import check_positive_int
 from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
 from keras_vae.models.gaussian_encoder_head import label_input
+from keras_vae.utils.argument_checks import check_int_tuple
+from keras_vae.utils.argument_checks import check_positive_int
 
 
 def build_conv_vae(

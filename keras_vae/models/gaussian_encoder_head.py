@@ -2,6 +2,7 @@ import keras
 
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import Sampling
+from keras_vae.utils.argument_checks import check_positive_int
 
 
 def gaussian_encoder_head(
@@ -65,34 +66,3 @@ def assemble_vae(
         decoder = keras.Model([z, z_label], params, name="decoder")
         model_class = ConditionalVAE
     return model_class(encoder, decoder, name=name, **vae_kwargs)
-
-
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`: expected an integer >= 1. "
-            f"Received: {name}={value!r}"
-        )
-    return value
-
-
-def check_int_tuple(values, name, allow_empty=False):
-    if isinstance(values, int) and not isinstance(values, bool):
-        values = (values,)
-    try:
-        values = tuple(values)
-    except TypeError:
-        values = None
-    if (
-        values is None
-        or (not values and not allow_empty)
-        or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < 1
-            for v in values
-        )
-    ):
-        raise ValueError(
-            f"Invalid value for argument `{name}`: expected a tuple of "
-            f"integers >= 1. Received: {name}={values!r}"
-        )
-    return values

@@ -10,6 +10,7 @@ from keras import ops
 from keras_vae import likelihoods
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.utils import data_checks
+from keras_vae.utils.argument_checks import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -79,17 +80,9 @@ class VAE(keras.Model):
     ):
         super().__init__(**kwargs)
         self._check_submodels(encoder, decoder)
-        if (
-            isinstance(num_importance_samples, bool)
-            or not isinstance(num_importance_samples, (int, np.integer))
-            or num_importance_samples < 1
-        ):
-            raise ValueError(
-                "Invalid value for argument `num_importance_samples`: "
-                "expected an integer >= 1. "
-                f"Received: num_importance_samples={num_importance_samples!r}"
-            )
-        self.num_importance_samples = int(num_importance_samples)
+        self.num_importance_samples = check_positive_int(
+            num_importance_samples, "num_importance_samples"
+        )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = encoder
@@ -349,15 +342,7 @@ class VAE(keras.Model):
         return z
 
     def _prior_sample(self, num_samples, seed):
-        if (
-            isinstance(num_samples, bool)
-            or not isinstance(num_samples, (int, np.integer))
-            or num_samples < 1
-        ):
-            raise ValueError(
-                "Invalid value for argument `num_samples`: expected an "
-                f"integer >= 1. Received: num_samples={num_samples!r}"
-            )
+        num_samples = check_positive_int(num_samples, "num_samples")
         z = keras.random.normal(
             (int(num_samples),) + self.latent_shape, seed=seed
         )

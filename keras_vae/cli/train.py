@@ -43,6 +43,32 @@ def add_parser(subparsers):
         "--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli"
     )
     parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument(
+        "--free-bits",
+        type=float,
+        default=0.0,
+        help="KL floor per latent dimension, in nats. Default: 0 (off).",
+    )
+    parser.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=0,
+        help="Raise beta linearly from 0 over this many epochs. Default: 0.",
+    )
+    parser.add_argument(
+        "--importance-samples",
+        type=int,
+        default=1,
+        help="K of the IWAE objective; 1 trains on the ELBO. Default: 1.",
+    )
+    parser.add_argument(
+        "--binarize",
+        choices=("none", "static", "dynamic"),
+        default="none",
+        help="Binarize the training images once (static) or afresh every "
+        "epoch (dynamic); the test images are binarized once (seed 1234). "
+        "Default: none.",
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -68,6 +94,9 @@ def run(args):
     import keras
 
     import keras_vae
+    from keras_vae.callbacks import KLWarmup
+    from keras_vae.datasets import binarize
+    from keras_vae.datasets import dynamic_binarization
     from keras_vae.plotting import save_samples_and_reconstructions
     from keras_vae.utils.atomic import atomic_path
 
@@ -93,35 +122,47 @@ def run(args):
 
     keras.utils.set_random_seed(args.seed)
     (x_train, _), (x_test, _) = load_dataset(args.dataset, args.data_path)
+    train_data = x_train
+    if args.binarize != "none":
+        x_test = binarize(x_test, seed=1234)
+        if args.binarize == "static":
+            train_data = binarize(x_train, seed=args.seed)
+        else:
+            train_data = dynamic_binarization(
+                x_train, args.batch_size, seed=args.seed
+            )
     if args.likelihood == "gaussian":
         likelihood = keras_vae.likelihoods.Gaussian()
     else:
         likelihood = "bernoulli"
     if args.architecture == "conv":
-        vae = keras_vae.build_conv_vae(
-            x_train.shape[1:],
-            latent_dim=args.latent_dim,
-            hidden_units=tuple(args.hidden_units),
-            likelihood=likelihood,
-            beta=args.beta,
-            seed=args.seed,
-        )
+        build = keras_vae.build_conv_vae
     else:
-        vae = keras_vae.build_mlp_vae(
-            x_train.shape[1:],
-            latent_dim=args.latent_dim,
-            hidden_units=tuple(args.hidden_units),
-            likelihood=likelihood,
-            beta=args.beta,
-            seed=args.seed,
-        )
+        build = keras_vae.build_mlp_vae
+    vae = build(
+        x_train.shape[1:],
+        latent_dim=args.latent_dim,
+        hidden_units=tuple(args.hidden_units),
+        likelihood=likelihood,
+        beta=args.beta,
+        free_bits=args.free_bits,
+        num_importance_samples=args.importance_samples,
+        seed=args.seed,
+    )
     vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     start = time.perf_counter()
+    callbacks = []
+    if args.warmup_epochs:
+        callbacks.append(
+            KLWarmup(warmup_epochs=args.warmup_epochs, target_beta=args.beta)
+        )
     history = vae.fit(
-        x_train,
+        train_data,
         epochs=args.epochs,
-        batch_size=args.batch_size,
+        batch_size=None if args.binarize == "dynamic" else args.batch_size,
         validation_data=x_test,
+        callbacks=callbacks,
+        shuffle=args.binarize != "dynamic",
         verbose=args.verbose,
     )
     seconds = time.perf_counter() - start
@@ -138,6 +179,10 @@ def run(args):
         "hidden_units": list(args.hidden_units),
         "likelihood": args.likelihood,
         "beta": args.beta,
+        "free_bits": args.free_bits,
+        "warmup_epochs": args.warmup_epochs,
+        "importance_samples": args.importance_samples,
+        "binarize": args.binarize,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,

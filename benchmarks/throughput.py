@@ -27,6 +27,7 @@ import sys
 import time
 
 import numpy as np
+from machine import machine
 
 
 def mlp_flops_per_example(hidden=400, latent=20, data=784):
@@ -326,17 +327,11 @@ def report(args, peak, table):
         torch_version = torch.__version__
     except ImportError:
         torch_version = "not installed"
-    cpu = subprocess.run(
-        "lscpu | grep 'Model name' | cut -d: -f2",
-        shell=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     lines = [
         "## Training throughput: keras-vae against PyTorch",
         "",
-        f"Measured {datetime.datetime.now():%Y-%m-%d %H:%M} on {cpu} "
-        f"({os.cpu_count()} cores), Python {platform.python_version()}, "
+        f"Measured {datetime.datetime.now():%Y-%m-%d %H:%M} on {machine()}, "
+        f"Python {platform.python_version()}, "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"PyTorch {torch_version}; float32 matmul peak measured "
         f"{peak:.0f} GFLOP/s.",

@@ -1,0 +1,21 @@
+"""The machine description every benchmark prints with its table."""
+
+import os
+import platform
+import subprocess
+
+
+def machine():
+    """`"<CPU model>, <n> cores, <OS>"`, from lscpu where it exists."""
+    try:
+        lscpu = subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=True
+        ).stdout
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in lscpu.splitlines()
+            if line.startswith("Model name")
+        )
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores, {platform.system()}"

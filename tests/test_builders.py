@@ -46,8 +46,12 @@ def test_mlp_784_400_20_parameter_count():
     assert n_params(vae.encoder.trainable_weights) == encoder == 330_040
     assert n_params(vae.decoder.trainable_weights) == decoder == 322_784
     assert n_params(vae.trainable_weights) == encoder + decoder
-    # The only other weight is the KL layer's scalar beta.
-    assert [w.name for w in vae.non_trainable_weights] == ["beta"]
+    # The only other weights: the KL warm-up schedule and the KL layer's
+    # scalar beta.
+    assert sorted(w.name for w in vae.non_trainable_weights) == [
+        "beta",
+        "kl_warmup",
+    ]
 
 
 def test_mlp_defaults_are_the_kingma_welling_model():

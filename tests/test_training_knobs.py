@@ -29,17 +29,16 @@ class TraceCountingVAE(VAE):
 
 
 class BetaRecorder(keras.callbacks.Callback):
-    """Records the first KL layer's `beta` as each batch starts."""
+    """Records, after each batch, the `beta` its step used (the step assigns
+    it to the first KL layer's variable) and the running KL mean."""
 
     def __init__(self):
         super().__init__()
         self.betas = []
         self.kl_losses = []  # The epoch's running mean after each batch.
 
-    def on_train_batch_begin(self, batch, logs=None):
-        self.betas.append(self.model.kl_layers[0].beta)
-
     def on_train_batch_end(self, batch, logs=None):
+        self.betas.append(self.model.kl_layers[0].beta)
         self.kl_losses.append(float(logs["kl_loss"]))
 
 
@@ -48,7 +47,11 @@ def counting_vae():
         input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0
     )
     counting = TraceCountingVAE(vae.encoder, vae.decoder)
-    counting.compile(optimizer=keras.optimizers.Adam(1e-3))
+    # One step per call of the training function, so that the callbacks see
+    # every step.
+    counting.compile(
+        optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=1
+    )
     return counting
 
 

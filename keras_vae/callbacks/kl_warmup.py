@@ -7,12 +7,13 @@ from keras_vae.utils.argument_checks import check_positive_int
 class KLWarmup(keras.callbacks.Callback):
     """Raises the KL weight `beta` linearly from `start_beta` to its target.
 
-    Before each training batch it assigns `beta = start + (target - start) *
-    min(1, step / warmup_steps)` to every `KLDivergenceLayer` of the model,
-    where `step` is `optimizer.iterations`: assigning the variable changes
-    the loss without retracing the compiled step, and a run resumed from a
-    checkpoint (e.g. `keras.callbacks.BackupAndRestore`) picks up the
-    schedule where it stopped.
+    When training starts it sets the model's schedule (`VAE.set_kl_warmup`):
+    before every step, inside the compiled program, the step assigns
+    `beta = start + (target - start) * min(1, step / warmup_steps)` to each
+    `KLDivergenceLayer`, where `step` is `optimizer.iterations`. The
+    schedule is exact for any `steps_per_execution`, never retraces the
+    step, and is saved with the model, so a run resumed from a checkpoint
+    (e.g. `keras.callbacks.BackupAndRestore`) continues where it stopped.
 
     Args:
         warmup_steps: Number of optimizer steps to reach the target; give
@@ -60,23 +61,15 @@ class KLWarmup(keras.callbacks.Callback):
         self.start_beta = start_beta
 
     def on_train_begin(self, logs=None):
-        self._layers = getattr(self.model, "kl_layers", None)
-        if not self._layers:
+        if not getattr(self.model, "kl_layers", None):
             raise ValueError(
                 "KLWarmup needs a keras_vae.VAE with a `KLDivergenceLayer`. "
                 f"Received: model={self.model.name!r}"
             )
-        self._steps = self.warmup_steps
-        if self._steps is None:
-            steps_per_epoch = self.params.get("steps") or 1
-            self._steps = self.warmup_epochs * steps_per_epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
-        fraction = min(1.0, step / self._steps)
-        beta = self.start_beta + (self.target_beta - self.start_beta) * fraction
-        for layer in self._layers:
-            layer.beta_variable.assign(beta)
+        steps = self.warmup_steps
+        if steps is None:
+            steps = self.warmup_epochs * (self.params.get("steps") or 1)
+        self.model.set_kl_warmup(steps, self.start_beta, self.target_beta)
 
     def get_config(self):
         return {

@@ -74,6 +74,7 @@ class KLDivergenceLayer(keras.layers.Layer):
             dtype="float32",
             trainable=False,
             autocast=False,
+            aggregation="only_first_replica",
             name="beta",
         )
 

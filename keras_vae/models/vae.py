@@ -9,8 +9,12 @@ from keras import ops
 
 from keras_vae import likelihoods
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
+from keras_vae.models.fused_train_function import make_fused_train_function
 from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_positive_int
+
+#: The default `steps_per_execution` of `VAE.compile`.
+STEPS_PER_EXECUTION = 32
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -39,6 +43,13 @@ class VAE(keras.Model):
 
     Calling the model returns the deterministic reconstruction, the mean of
     `p(x|z_mean)`; that is what `predict` and an export serve.
+
+    `compile` defaults to the fast path: `jit_compile=True` and
+    `steps_per_execution=32`, where one XLA program runs 32 training steps
+    (the same steps on the same batches as one at a time). As with any
+    Keras model, batch-level callbacks then run every 32 steps; pass
+    `steps_per_execution=1` to `compile` for per-step callbacks. Under a
+    `tf.distribute` strategy Keras's own per-step function is used.
 
     Args:
         encoder: A `keras.Model` from `x` to `[z_mean, z_log_var, z]` that
@@ -96,6 +107,17 @@ class VAE(keras.Model):
             name="reconstruction_loss"
         )
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        # The KL warm-up schedule `[steps, start_beta, target_beta]`, applied
+        # in the compiled step (off while `steps` is 0); see `set_kl_warmup`.
+        self.kl_warmup = self.add_weight(
+            shape=(3,),
+            initializer="zeros",
+            dtype="float32",
+            trainable=False,
+            autocast=False,
+            aggregation="only_first_replica",
+            name="kl_warmup",
+        )
         self.built = True
 
     @property
@@ -120,6 +142,70 @@ class VAE(keras.Model):
             self.reconstruction_loss_tracker,
             self.kl_loss_tracker,
         ]
+
+    def compile(
+        self,
+        optimizer="rmsprop",
+        *args,
+        steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile=None,
+        **kwargs,
+    ):
+        if jit_compile is None:
+            # XLA on one device; Keras's own choice under a strategy.
+            jit_compile = "auto" if tf.distribute.has_strategy() else True
+        super().compile(
+            optimizer,
+            *args,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            **kwargs,
+        )
+
+    def compile_from_config(self, config):
+        # What Keras does for a model whose `compile` is its own: rebuild
+        # the arguments `compile` recorded (the optimizer included).
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=force)
+        one_device = self._distribute_strategy is None
+        if self.steps_per_execution > 1 and one_device and not self.run_eagerly:
+            self.train_function = make_fused_train_function(self)
+        return self.train_function
+
+    def set_kl_warmup(self, warmup_steps, start_beta=0.0, target_beta=1.0):
+        """Schedules `beta = start + (target - start) * min(1, step /
+        warmup_steps)` for every `KLDivergenceLayer`, where `step` is
+        `optimizer.iterations`.
+
+        The training step applies it before each step, inside the compiled
+        program: it is exact for any `steps_per_execution`, and the schedule
+        is saved with the model, so a resumed run continues it.
+        `warmup_steps=0` turns it off. `keras_vae.callbacks.KLWarmup` sets
+        it from a number of epochs.
+        """
+        warmup_steps = float(warmup_steps)
+        if not warmup_steps >= 0:
+            raise ValueError(
+                "Invalid value for argument `warmup_steps`: expected a "
+                f"number >= 0. Received: warmup_steps={warmup_steps!r}"
+            )
+        self.kl_warmup.assign([warmup_steps, start_beta, target_beta])
+
+    def _apply_kl_warmup(self):
+        steps, start, target = (self.kl_warmup[i] for i in range(3))
+        step = ops.cast(self.optimizer.iterations, "float32")
+        fraction = ops.minimum(1.0, step / ops.maximum(steps, 1.0))
+        beta = start + (target - start) * fraction
+        for layer in self.kl_layers:
+            layer.beta_variable.assign(
+                ops.where(steps > 0, beta, layer.beta_variable)
+            )
 
     # The hooks a conditional VAE overrides: which submodels it accepts, and
     # what the encoder and decoder take, given the model inputs (here `x`).
@@ -225,6 +311,7 @@ class VAE(keras.Model):
 
     def train_step(self, data):
         inputs = self._unpack(data)
+        self._apply_kl_warmup()
         with tf.GradientTape() as tape:
             loss, reconstruction_loss, kl_loss = self.compute_losses(
                 inputs, training=True

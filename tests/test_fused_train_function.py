@@ -27,6 +27,13 @@ def test_defaults_are_the_fast_path(tiny_vae):
     assert tiny_vae.steps_per_execution == 32
 
 
+def test_convolutions_on_a_cpu_skip_xla():
+    vae = keras_vae.build_conv_vae(input_shape=(8, 8, 1), hidden_units=())
+    vae.compile(optimizer="adam")
+    assert vae.jit_compile is False  # Keras's "auto" on a CPU-only machine.
+    assert vae.steps_per_execution == 32
+
+
 @pytest.mark.parametrize(
     "steps_per_execution, warmup", [(4, True), (32, False)]
 )

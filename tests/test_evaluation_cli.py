@@ -199,3 +199,26 @@ def test_plot_writes_four_pngs(trained_dir, tmp_path):
     before = (out / "manifold.png").read_bytes()
     assert main(args + [str(out)]) == 2
     assert (out / "manifold.png").read_bytes() == before
+
+
+def test_image_snapshots_write_a_png_every_n_epochs(tmp_path):
+    from matplotlib.image import imread
+
+    from keras_vae.callbacks import ImageSnapshots
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(64, 8, 8, 1)).astype("float32")
+    vae = keras_vae.build_mlp_vae(
+        input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=0
+    )
+    vae.compile(optimizer="adam")
+    snapshots = ImageSnapshots(x, tmp_path / "png", every_n_epochs=2)
+    vae.fit(x, epochs=5, batch_size=16, callbacks=[snapshots], verbose=0)
+    assert sorted(os.listdir(tmp_path / "png")) == [
+        "epoch_002.png",
+        "epoch_004.png",
+    ]
+    image = imread(snapshots.paths[-1])
+    assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0.01
+    with pytest.raises(ValueError, match="Received: every_n_epochs=0"):
+        ImageSnapshots(x, tmp_path, every_n_epochs=0)

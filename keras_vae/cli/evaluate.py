@@ -3,7 +3,7 @@
 import json
 import math
 
-from keras_vae.cli.train import DATASETS
+from keras_vae.cli.train import add_data_arguments
 
 
 def add_parser(subparsers):
@@ -17,9 +17,7 @@ def add_parser(subparsers):
             "them as JSON."
         ),
     )
-    parser.add_argument("model", help="A .keras file holding a keras_vae.VAE.")
-    parser.add_argument("--dataset", choices=DATASETS, default="mnist")
-    parser.add_argument("--data-path")
+    add_data_arguments(parser, with_model=True)
     parser.add_argument(
         "--num-samples",
         type=int,

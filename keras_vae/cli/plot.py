@@ -2,7 +2,7 @@
 
 import os
 
-from keras_vae.cli.train import DATASETS
+from keras_vae.cli.train import add_data_arguments
 
 
 def add_parser(subparsers):
@@ -16,9 +16,7 @@ def add_parser(subparsers):
             "traversals.png into the output directory."
         ),
     )
-    parser.add_argument("model", help="A .keras file holding a keras_vae.VAE.")
-    parser.add_argument("--dataset", choices=DATASETS, default="mnist")
-    parser.add_argument("--data-path")
+    add_data_arguments(parser, with_model=True)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true")

@@ -7,15 +7,12 @@ import time
 DATASETS = ("mnist", "mnist-sample", "fashion_mnist")
 
 
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        "train",
-        help="Train a VAE on MNIST or Fashion-MNIST.",
-        description=(
-            "Train a VAE and write MODEL.keras, metrics.json and samples.png "
-            "into the output directory."
-        ),
-    )
+def add_data_arguments(parser, with_model=False):
+    """The arguments that choose the data (and the model file to load)."""
+    if with_model:
+        parser.add_argument(
+            "model", help="A .keras file holding a keras_vae.VAE."
+        )
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
@@ -28,6 +25,18 @@ def add_parser(subparsers):
         help="A local .npz in the keras.datasets layout (otherwise "
         "$KERAS_VAE_DATA_DIR, else download).",
     )
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "train",
+        help="Train a VAE on MNIST or Fashion-MNIST.",
+        description=(
+            "Train a VAE and write MODEL.keras, metrics.json and samples.png "
+            "into the output directory."
+        ),
+    )
+    add_data_arguments(parser)
     parser.add_argument(
         "--architecture", choices=("mlp", "conv"), default="mlp"
     )

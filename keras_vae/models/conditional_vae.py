@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_vae.models.vae import VAE
 from keras_vae.models.vae import _check_sample_weight_absent
-from keras_vae.models.vae import _kl_layers
+from keras_vae.models.vae import _check_submodels
 from keras_vae.utils import data_checks
 
 
@@ -47,46 +47,15 @@ class ConditionalVAE(VAE):
     @property
     def num_classes(self):
         """The number of classes of the labels."""
-        return int(self.encoder.input_shape[1][-1])
-
-    @property
-    def latent_shape(self):
-        return tuple(self.decoder.input_shape[0][1:])
-
-    @property
-    def data_shape(self):
-        return tuple(self.encoder.input_shape[0][1:])
+        return int(self.encoder.inputs[1].shape[-1])
 
     def _check_submodels(self, encoder, decoder):
-        for name, model in (("encoder", encoder), ("decoder", decoder)):
-            inputs = getattr(model, "inputs", None)
-            if (
-                not isinstance(model, keras.Model)
-                or not inputs
-                or len(inputs) != 2
-            ):
-                raise ValueError(
-                    f"The `{name}` of a ConditionalVAE must be a built "
-                    "`keras.Model` with two inputs (data or z, and the "
-                    f"one-hot label). Received: {name}={model!r}"
-                )
-        if len(encoder.outputs) != 3 or not _kl_layers(encoder):
-            raise ValueError(
-                "`encoder` must output `[z_mean, z_log_var, z]` and contain "
-                "a `KLDivergenceLayer`. Received: an encoder with "
-                f"{len(encoder.outputs)} outputs"
-            )
-        classes = (encoder.input_shape[1][-1], decoder.input_shape[1][-1])
+        _check_submodels(encoder, decoder, num_inputs=2)
+        classes = (encoder.inputs[1].shape[-1], decoder.inputs[1].shape[-1])
         if classes[0] != classes[1]:
             raise ValueError(
                 "The encoder and decoder must take labels of the same size. "
                 f"Received: {classes[0]} and {classes[1]} classes"
-            )
-        if tuple(decoder.output_shape[1:]) != tuple(encoder.input_shape[0][1:]):
-            raise ValueError(
-                "`decoder` must output the shape of the data "
-                f"{tuple(encoder.input_shape[0][1:])}. "
-                f"Received: decoder.output_shape={decoder.output_shape}"
             )
 
     def _data(self, inputs):

@@ -135,12 +135,12 @@ class VAE(keras.Model):
     @property
     def latent_shape(self):
         """The shape of `z` without the batch axis."""
-        return tuple(self.decoder.input_shape[1:])
+        return tuple(self.decoder.inputs[0].shape[1:])
 
     @property
     def data_shape(self):
         """The shape of one example `x` without the batch axis."""
-        return tuple(self.encoder.input_shape[1:])
+        return tuple(self.encoder.inputs[0].shape[1:])
 
     @property
     def kl_layers(self):
@@ -235,7 +235,7 @@ class VAE(keras.Model):
     # The hooks a conditional VAE overrides: which submodels it accepts, and
     # what the encoder and decoder take, given the model inputs (here `x`).
     def _check_submodels(self, encoder, decoder):
-        _check_submodels_shapes(encoder, decoder)
+        _check_submodels(encoder, decoder)
 
     def _data(self, inputs):
         return inputs
@@ -518,12 +518,19 @@ def _kl_layers(model):
     ]
 
 
-def _check_submodels_shapes(encoder, decoder):
+def _check_submodels(encoder, decoder, num_inputs=1):
+    """Checks that `encoder` and `decoder` fit together as a VAE's, each with
+    `num_inputs` inputs (data or `z` first, then any conditions)."""
     for name, model in (("encoder", encoder), ("decoder", decoder)):
-        if not isinstance(model, keras.Model) or not model.built:
+        if (
+            not isinstance(model, keras.Model)
+            or not model.built
+            or len(getattr(model, "inputs", None) or []) != num_inputs
+        ):
             raise ValueError(
                 f"`{name}` must be a built `keras.Model` (e.g. a functional "
-                f"model made from `keras.Input`). Received: {name}={model!r}"
+                f"model made from `keras.Input`) with {num_inputs} input(s). "
+                f"Received: {name}={model!r}"
             )
     outputs = encoder.outputs if hasattr(encoder, "outputs") else None
     if not outputs or len(outputs) != 3:
@@ -538,14 +545,14 @@ def _check_submodels_shapes(encoder, decoder):
             "no KL term. Received: an encoder without one"
         )
     z_shape = tuple(encoder.outputs[2].shape[1:])
-    if tuple(decoder.input_shape[1:]) != z_shape:
+    if tuple(decoder.inputs[0].shape[1:]) != z_shape:
         raise ValueError(
             "`decoder` must take the encoder's `z`, of shape "
             f"{z_shape}. Received: decoder.input_shape={decoder.input_shape}"
         )
-    if tuple(decoder.output_shape[1:]) != tuple(encoder.input_shape[1:]):
+    data_shape = tuple(encoder.inputs[0].shape[1:])
+    if tuple(decoder.output_shape[1:]) != data_shape:
         raise ValueError(
-            "`decoder` must output the shape of the data "
-            f"{tuple(encoder.input_shape[1:])}. "
+            f"`decoder` must output the shape of the data {data_shape}. "
             f"Received: decoder.output_shape={decoder.output_shape}"
         )

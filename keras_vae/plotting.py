@@ -43,8 +43,9 @@ def save_samples_and_reconstructions(
     x = np.asarray(x[:num_pairs], dtype="float32")
     samples = vae.sample(num_samples, seed=seed)
     reconstructions = vae.reconstruct(x)
-    pairs = np.ones((2 * -(-len(x) // 8) * 8,) + x.shape[1:], "float32")
     columns = 8
+    rows = -(-len(x) // columns)
+    pairs = np.ones((2 * rows * columns,) + x.shape[1:], "float32")
     for i in range(len(x)):
         r, c = divmod(i, columns)
         pairs[2 * r * columns + c] = x[i]

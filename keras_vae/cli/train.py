@@ -107,14 +107,11 @@ def run(args):
     from keras_vae.datasets import binarize
     from keras_vae.datasets import dynamic_binarization
     from keras_vae.plotting import save_samples_and_reconstructions
+    from keras_vae.utils.argument_checks import check_positive_int
     from keras_vae.utils.atomic import atomic_path
 
     for flag in ("epochs", "batch_size", "latent_dim"):
-        if getattr(args, flag) < 1:
-            raise ValueError(
-                f"--{flag.replace('_', '-')} must be >= 1. "
-                f"Received: {flag}={getattr(args, flag)}"
-            )
+        check_positive_int(getattr(args, flag), flag)
     name = args.name or f"{args.dataset.replace('-', '_')}_vae"
     paths = {
         "model": os.path.join(args.output_dir, f"{name}.keras"),
@@ -159,12 +156,12 @@ def run(args):
         seed=args.seed,
     )
     vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    start = time.perf_counter()
     callbacks = []
     if args.warmup_epochs:
         callbacks.append(
             KLWarmup(warmup_epochs=args.warmup_epochs, target_beta=args.beta)
         )
+    start = time.perf_counter()
     history = vae.fit(
         train_data,
         epochs=args.epochs,

@@ -22,7 +22,9 @@ def export_saved_model(vae, path, version=None, overwrite=False):
     goes into its integer subdirectory `path/<version>`. The export is
     atomic: it is written into a hidden sibling `path/.tmp-<version>-*`
     (a name TF Serving ignores) and renamed into place only when complete,
-    so an error never leaves a partial version behind.
+    so an error never leaves a partial version behind. A process killed
+    meanwhile leaves the hidden directory; the next export into `path`
+    removes it.
 
     The SavedModel runs with TensorFlow alone (no Keras, no keras-vae). Its
     signatures take named inputs with a dynamic batch axis and return dicts
@@ -90,6 +92,7 @@ def export_saved_model(vae, path, version=None, overwrite=False):
         )
 
     created_dirs = _files.make_dirs(base_dir)
+    _files.remove_stale(base_dir, ".tmp-")
     tmp_dir = None
     try:
         # Not `tempfile.mkdtemp`: its mode 0o700 would survive the rename

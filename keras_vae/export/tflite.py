@@ -32,7 +32,8 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
 
     The file is written atomically: to a hidden file in the same directory,
     which must load and run in the LiteRT interpreter before it is renamed
-    onto `path`.
+    onto `path`. A process killed meanwhile leaves the hidden file; the
+    next export to `path` removes it.
 
     Args:
         vae: A built `keras_vae.VAE`.
@@ -78,7 +79,9 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
     content = _convert(vae, quantization)
     directory = os.path.dirname(path)
     created_dirs = _files.make_dirs(directory)
-    tmp_path = _files.hidden_name(directory, f".{os.path.basename(path)}.tmp-")
+    prefix = f".{os.path.basename(path)}.tmp-"
+    _files.remove_stale(directory, prefix)
+    tmp_path = _files.hidden_name(directory, prefix)
     try:
         with open(tmp_path, "xb") as f:
             f.write(content)

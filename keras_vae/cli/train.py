@@ -1,7 +1,10 @@
 """`keras-vae train`: trains a VAE and writes the model, metrics and a PNG."""
 
+import contextlib
 import json
 import os
+import shutil
+import tempfile
 import time
 
 DATASETS = ("mnist", "mnist-sample", "fashion_mnist")
@@ -83,6 +86,23 @@ def add_parser(subparsers):
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--distribute",
+        choices=("none", "mirrored", "multi-worker"),
+        default="none",
+        help="Train under a tf.distribute strategy: mirrored (every local "
+        "GPU, or the --cpu-devices), multi-worker (the cluster in "
+        "$TF_CONFIG; only the chief writes the files). --batch-size is the "
+        "global batch. Default: none.",
+    )
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=1,
+        help="Split the CPU into this many logical devices: the replicas "
+        "of --distribute mirrored on a machine without GPUs (to try it "
+        "out). Default: 1.",
+    )
+    parser.add_argument(
         "--output-dir",
         default="saved_models",
         help="Where to write the files. Default: saved_models.",
@@ -110,13 +130,20 @@ def run(args):
     from keras_vae.utils.argument_checks import check_positive_int
     from keras_vae.utils.atomic import atomic_path
 
-    for flag in ("epochs", "batch_size", "latent_dim"):
+    for flag in ("epochs", "batch_size", "latent_dim", "cpu_devices"):
         check_positive_int(getattr(args, flag), flag)
+    # First: a multi-worker strategy must exist before any other
+    # TensorFlow work, and logical devices before TensorFlow initialises.
+    strategy = make_strategy(args.distribute, args.cpu_devices)
+    # Every worker trains, evaluates and saves (saving reads variables
+    # that all workers sync), but only the chief writes to --output-dir.
+    chief = is_chief(strategy)
+    output_dir = args.output_dir if chief else tempfile.mkdtemp()
     name = args.name or f"{args.dataset.replace('-', '_')}_vae"
     paths = {
-        "model": os.path.join(args.output_dir, f"{name}.keras"),
-        "metrics": os.path.join(args.output_dir, f"{name}_metrics.json"),
-        "png": os.path.join(args.output_dir, f"{name}_samples.png"),
+        "model": os.path.join(output_dir, f"{name}.keras"),
+        "metrics": os.path.join(output_dir, f"{name}_metrics.json"),
+        "png": os.path.join(output_dir, f"{name}_samples.png"),
     }
     if not args.overwrite:
         for path in paths.values():
@@ -145,17 +172,19 @@ def run(args):
         build = keras_vae.build_conv_vae
     else:
         build = keras_vae.build_mlp_vae
-    vae = build(
-        x_train.shape[1:],
-        latent_dim=args.latent_dim,
-        hidden_units=tuple(args.hidden_units),
-        likelihood=likelihood,
-        beta=args.beta,
-        free_bits=args.free_bits,
-        num_importance_samples=args.importance_samples,
-        seed=args.seed,
-    )
-    vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    scope = strategy.scope() if strategy else contextlib.nullcontext()
+    with scope:
+        vae = build(
+            x_train.shape[1:],
+            latent_dim=args.latent_dim,
+            hidden_units=tuple(args.hidden_units),
+            likelihood=likelihood,
+            beta=args.beta,
+            free_bits=args.free_bits,
+            num_importance_samples=args.importance_samples,
+            seed=args.seed,
+        )
+        vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     callbacks = []
     if args.warmup_epochs:
         callbacks.append(
@@ -193,6 +222,8 @@ def run(args):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "seed": args.seed,
+        "distribute": args.distribute,
+        "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "train_examples": int(len(x_train)),
         "test_examples": int(len(x_test)),
         "train_seconds": round(seconds, 2),
@@ -215,9 +246,53 @@ def run(args):
         f"KL {test['kl_loss']:.2f}) after {args.epochs} epochs in "
         f"{seconds:.1f} s"
     )
+    if not chief:
+        shutil.rmtree(output_dir)
+        return 0
     for path in paths.values():
         print(f"wrote {path}")
     return 0
+
+
+def make_strategy(name, cpu_devices=1):
+    """The `tf.distribute` strategy of `--distribute` (None for "none")."""
+    import tensorflow as tf
+
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices
+        )
+    if name == "mirrored":
+        devices = None  # Every GPU, else the CPU.
+        if cpu_devices > 1 and not tf.config.list_physical_devices("GPU"):
+            devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--distribute multi-worker reads the cluster from the "
+                "TF_CONFIG environment variable. Received: no TF_CONFIG"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return None
+
+
+def is_chief(strategy):
+    """Whether this process writes the outputs: always, except on the
+    workers of a multi-worker cluster other than its chief (the "chief"
+    task, else worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return (
+        resolver.task_type == "worker"
+        and resolver.task_id == 0
+        and (not has_chief)
+    )
 
 
 def load_dataset(name, path=None):

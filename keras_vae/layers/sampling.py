@@ -1,4 +1,5 @@
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -10,7 +11,9 @@ class Sampling(keras.layers.Layer):
     `epsilon ~ N(0, I)`, so gradients flow to `z_mean` and `z_log_var`. The
     noise comes from a `keras.random.SeedGenerator`, so every step of a
     compiled (`jit_compile=True`) `fit` draws fresh noise, and a layer built
-    with the same `seed` draws the same sequence.
+    with the same `seed` draws the same sequence. Under a `tf.distribute`
+    strategy each replica folds its replica id into the seed, so replicas
+    draw different noise (see `replica_normal`).
 
     Args:
         seed: Optional integer, the seed of the noise sequence.
@@ -49,8 +52,8 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        epsilon = replica_normal(
+            ops.shape(z_mean), z_mean.dtype, self.seed_generator
         )
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
@@ -59,6 +62,26 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def replica_normal(shape, dtype, seed_generator):
+    """`keras.random.normal(shape, dtype=dtype, seed=seed_generator)`, but
+    different on every replica of a `tf.distribute` strategy.
+
+    Replicas hold mirrored copies of the generator's state, so the plain
+    draw would give every replica the same noise. With more than one
+    replica in sync, the replica id (global across workers) is folded into
+    the drawn seed; on one device the draw is exactly the plain one.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return keras.random.normal(shape, dtype=dtype, seed=seed_generator)
+    dtype = dtype or keras.config.floatx()
+    seed = tf.cast(seed_generator.next() % (2**31 - 1), "int32")
+    seed = tf.random.experimental.stateless_fold_in(
+        seed, context.replica_id_in_sync_group
+    )
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
 
 def check_pair_shapes(input_shape, layer_name):

@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_vae import likelihoods
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
+from keras_vae.layers.sampling import replica_normal
 from keras_vae.models.fused_train_function import make_fused_train_function
 from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_positive_int
@@ -61,7 +62,8 @@ class VAE(keras.Model):
     has convolutions and no GPU is present. As with any
     Keras model, batch-level callbacks then run every 32 steps; pass
     `steps_per_execution=1` to `compile` for per-step callbacks. Under a
-    `tf.distribute` strategy Keras's own per-step function is used.
+    `tf.distribute` strategy Keras's own per-step function is used, and
+    `steps_per_execution` defaults to 1.
 
     Args:
         encoder: A `keras.Model` from `x` to `[z_mean, z_log_var, z]` that
@@ -159,10 +161,26 @@ class VAE(keras.Model):
         self,
         optimizer="rmsprop",
         *args,
-        steps_per_execution=STEPS_PER_EXECUTION,
+        steps_per_execution=None,
         jit_compile=None,
         **kwargs,
     ):
+        if steps_per_execution is None:
+            # Keras's multi-step function fails under a strategy
+            # (keras-team/keras#19246): one step per execution there.
+            steps_per_execution = (
+                1 if self._has_strategy() else (STEPS_PER_EXECUTION)
+            )
+        steps_per_execution = check_positive_int(
+            steps_per_execution, "steps_per_execution"
+        )
+        loss = args[0] if args else kwargs.get("loss")
+        if loss is not None:
+            raise ValueError(
+                "A VAE computes its own loss (the negative ELBO, or the IWAE "
+                "bound), so a `loss` given to `compile` would be ignored. "
+                f"Leave it out. Received: loss={loss!r}"
+            )
         if jit_compile is None:
             jit_compile = self._default_jit_compile()
         super().compile(
@@ -177,7 +195,7 @@ class VAE(keras.Model):
         # XLA on one device, except for convolutions on a CPU: XLA's CPU
         # convolutions inside the fused loop measured 12x slower than
         # TensorFlow's. Under a strategy, Keras's own choice.
-        if tf.distribute.has_strategy():
+        if self._has_strategy():
             return "auto"
         has_conv = any(
             isinstance(layer, _CONVOLUTIONS)
@@ -186,6 +204,13 @@ class VAE(keras.Model):
         if has_conv and not tf.config.list_physical_devices("GPU"):
             return "auto"
         return True
+
+    def _has_strategy(self):
+        # Created under a strategy's scope, or used under one now.
+        return (
+            self._distribute_strategy is not None
+            or tf.distribute.has_strategy()
+        )
 
     def compile_from_config(self, config):
         # What Keras does for a model whose `compile` is its own: rebuild
@@ -198,7 +223,7 @@ class VAE(keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         super().make_train_function(force=force)
-        one_device = self._distribute_strategy is None
+        one_device = not self._has_strategy()
         if self.steps_per_execution > 1 and one_device and not self.run_eagerly:
             self.train_function = make_fused_train_function(self)
         return self.train_function
@@ -273,8 +298,8 @@ class VAE(keras.Model):
     def _importance_weighted_losses(self, inputs, training):
         k = self.num_importance_samples
         batch = ops.shape(self._data(inputs))[0]
-        epsilon = keras.random.normal(
-            (k, batch) + self.latent_shape, seed=self.seed_generator
+        epsilon = replica_normal(
+            (k, batch) + self.latent_shape, None, self.seed_generator
         )
         log_w, log_px_z = self.log_importance_weights(
             inputs, epsilon, training=training, return_log_likelihood=True
@@ -341,9 +366,10 @@ class VAE(keras.Model):
             loss, reconstruction_loss, kl_loss = self.compute_losses(
                 inputs, training=True
             )
-            # Keras sums gradients over replicas: average the loss here.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(loss / replicas)
+            # Keras sums gradients over replicas: weight each replica's
+            # batch mean by its share of the global batch.
+            share = _replica_share(self._data(inputs))
+            scaled_loss = self.optimizer.scale_loss(loss * share)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
@@ -365,12 +391,18 @@ class VAE(keras.Model):
         # Weighted by batch size, so the epoch value is the exact mean per
         # example even when the last batch is short.
         batch_size = ops.cast(ops.shape(self._data(inputs))[0], "float32")
+        # A replica's share of a short last batch can be empty: its means
+        # are NaN and must not reach the totals (NaN * 0 is NaN).
+        loss, reconstruction_loss, kl_loss = (
+            ops.where(batch_size > 0, value, 0.0)
+            for value in (loss, reconstruction_loss, kl_loss)
+        )
         self.loss_tracker.update_state(loss, sample_weight=batch_size)
         self.reconstruction_loss_tracker.update_state(
             reconstruction_loss, sample_weight=batch_size
         )
         self.kl_loss_tracker.update_state(kl_loss, sample_weight=batch_size)
-        return {m.name: m.result() for m in self.metrics}
+        return _metric_results(self.metrics)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         # Keras drops `sample_weight` from the batches when `y` is None, so
@@ -494,6 +526,45 @@ class VAE(keras.Model):
         for key in ("encoder", "decoder", "likelihood"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _replica_share(x):
+    """This replica's fraction of the global batch: 1 on one device, and
+    exact under a `tf.distribute` strategy even when a short last batch
+    splits unevenly (dividing by `num_replicas_in_sync` is not)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return 1.0
+    batch_size = ops.cast(ops.shape(x)[0], "float32")
+    return batch_size / context.all_reduce("sum", batch_size)
+
+
+def _metric_results(metrics):
+    """`{name: result}` of `Mean` metrics. Under a `tf.distribute` strategy
+    a replica holds only its own totals: the results are those of the sums
+    over all replicas, the exact global means."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return {m.name: m.result() for m in metrics}
+    sums = context.all_reduce(
+        "sum", ops.stack([[m.total.value, m.count.value] for m in metrics])
+    )
+    # Keras reduces multi-worker logs with `reduce("MEAN", v, axis=0)`,
+    # which fails on scalars (tensorflow/tensorflow#72388): give it
+    # vectors of one (every replica holds the same value).
+    strategy = tf.distribute.get_strategy()
+    index = slice(None) if _in_multi_worker_mode(strategy) else 0
+    return {
+        m.name: ops.divide_no_nan(sums[i : i + 1, 0], sums[i : i + 1, 1])[index]
+        for i, m in enumerate(metrics)
+    }
+
+
+def _in_multi_worker_mode(strategy):
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 def _sum_losses(losses):

@@ -3,5 +3,6 @@
 from keras_vae.callbacks.backup_and_restore import BackupAndRestore
 from keras_vae.callbacks.image_snapshots import ImageSnapshots
 from keras_vae.callbacks.kl_warmup import KLWarmup
+from keras_vae.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["BackupAndRestore", "ImageSnapshots", "KLWarmup"]
+__all__ = ["BackupAndRestore", "ImageSnapshots", "KLWarmup", "TerminateOnNaN"]

@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_vae.layers.sampling import check_pair_shapes
 from keras_vae.utils.argument_checks import check_non_negative_float
+from keras_vae.utils.log_variance import clip_log_variance
 
 
 def gaussian_kl_divergence(z_mean, z_log_var, reduce=True):
@@ -10,10 +11,13 @@ def gaussian_kl_divergence(z_mean, z_log_var, reduce=True):
 
     The closed form `-0.5 * (1 + log_var - mean**2 - exp(log_var))`,
     computed in float32 and summed over every axis but the first (or, with
-    `reduce=False`, left per latent dimension).
+    `reduce=False`, left per latent dimension). `z_log_var` is clipped to
+    `[-30, 20]` with a straight-through gradient, as in `Sampling`: the
+    value is the exact closed form inside that range, and finite, with
+    finite gradients, for any finite input.
     """
     z_mean = ops.cast(z_mean, "float32")
-    z_log_var = ops.cast(z_log_var, "float32")
+    z_log_var = clip_log_variance(ops.cast(z_log_var, "float32"))
     kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
     if not reduce:
         return kl
@@ -27,7 +31,8 @@ class KLDivergenceLayer(keras.layers.Layer):
     The layer passes `(z_mean, z_log_var)` through unchanged and calls
     `add_loss` with `beta * mean_over_batch(KL)`, where
     `KL = -0.5 * sum_latent(1 + z_log_var - z_mean**2 - exp(z_log_var))`
-    is the closed form in nats, computed in float32 under any dtype policy.
+    is the closed form in nats, computed in float32 under any dtype policy,
+    with `z_log_var` clipped to `[-30, 20]` (see `gaussian_kl_divergence`).
     `beta` is held in a non-trainable variable: assigning `layer.beta` during
     training changes the weight without retracing a compiled step.
 

@@ -2,6 +2,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_vae.utils.log_variance import clip_log_variance
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Sampling(keras.layers.Layer):
@@ -14,6 +16,10 @@ class Sampling(keras.layers.Layer):
     with the same `seed` draws the same sequence. Under a `tf.distribute`
     strategy each replica folds its replica id into the seed, so replicas
     draw different noise (see `replica_normal`).
+
+    `z_log_var` is clipped to `[-30, 20]` first, with a straight-through
+    gradient (see `keras_vae.utils.log_variance`), so an extreme encoder
+    output gives a finite `z` and finite gradients.
 
     Args:
         seed: Optional integer, the seed of the noise sequence.
@@ -55,6 +61,7 @@ class Sampling(keras.layers.Layer):
         epsilon = replica_normal(
             ops.shape(z_mean), z_mean.dtype, self.seed_generator
         )
+        z_log_var = clip_log_variance(z_log_var)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def compute_output_shape(self, input_shape):

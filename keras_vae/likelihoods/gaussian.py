@@ -3,6 +3,8 @@ import math
 import keras
 from keras import ops
 
+from keras_vae.utils.log_variance import clip_log_variance
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Gaussian(keras.layers.Layer):
@@ -16,7 +18,12 @@ class Gaussian(keras.layers.Layer):
     Args:
         scale: A positive float for a fixed standard deviation, or `None`
             (the default) for a learned per-feature scale, stored as a
-            trainable log-scale that starts at 0 (scale 1).
+            trainable log-scale that starts at 0 (scale 1). The learned
+            log-variance `2 * log_scale` is used clipped to `[-30, 20]`
+            (scales from about `3e-7` to `2.2e4`; standardize data of a
+            wider spread), with a straight-through gradient, as the
+            latent's: a pixel that is constant in the data cannot drive
+            the scale to 0 and the negative log-likelihood to `-inf`.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -58,7 +65,7 @@ class Gaussian(keras.layers.Layer):
 
     def _log_scale(self):
         if self.scale is None:
-            return self.log_scale
+            return 0.5 * clip_log_variance(2.0 * self.log_scale)
         return math.log(self.scale)
 
     def negative_log_likelihood(self, x, mean):

@@ -64,3 +64,37 @@ def test_a_keras_model_that_is_not_a_vae(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="not a keras_vae.VAE.*Sequential"):
         keras_vae.load_vae(path)
+
+
+def _vae_with_lambda(marker):
+    """A keras_vae.VAE whose encoder holds a `Lambda` layer: Python code
+    stored in the file, which creates `marker` whenever it runs."""
+
+    x = keras.Input((4,))
+    # The path is a constant of the lambda's code (Keras 3.15 fails to
+    # load a lambda's default arguments).
+    code = eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]")
+    h = keras.layers.Lambda(code)(x)
+    z_mean, z_log_var = keras_vae.layers.KLDivergenceLayer()(
+        [keras.layers.Dense(2)(h), keras.layers.Dense(2)(h)]
+    )
+    z = keras_vae.layers.Sampling()([z_mean, z_log_var])
+    encoder = keras.Model(x, [z_mean, z_log_var, z])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)])
+    return keras_vae.VAE(encoder, decoder)
+
+
+def test_refuses_a_vae_holding_code(tmp_path):
+    marker = tmp_path / "code_ran"
+    path = tmp_path / "lambda.keras"
+    _vae_with_lambda(marker).save(path)
+    marker.unlink()  # Saving traced the layer.
+
+    # safe_mode stays on: the stored bytecode is never deserialized.
+    with pytest.raises(ValueError, match="Lambda.*safe_mode"):
+        keras_vae.load_vae(path)
+    assert not marker.exists()
+
+    # What safe_mode prevents: Keras would run the file's code on loading.
+    keras.saving.load_model(path, safe_mode=False)
+    assert marker.exists()

@@ -8,13 +8,14 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae import likelihoods
-from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import replica_normal
 from keras_vae.models.fused_train_function import make_fused_train_function
 from keras_vae.utils import data_checks
+from keras_vae.utils.argument_checks import check_fit_arguments
+from keras_vae.utils.argument_checks import check_non_negative_float
 from keras_vae.utils.argument_checks import check_positive_int
-from keras_vae.utils.log_variance import clip_log_variance
+from keras_vae.utils.argument_checks import fit_arguments
 
 #: The default `steps_per_execution` of `VAE.compile`.
 STEPS_PER_EXECUTION = 32
@@ -66,11 +67,6 @@ class VAE(keras.Model):
     `steps_per_execution=1` to `compile` for per-step callbacks. Under a
     `tf.distribute` strategy Keras's own per-step function is used, and
     `steps_per_execution` defaults to 1.
-
-    `fit` adds a `keras_vae.callbacks.TerminateOnNaN`, which raises an
-    error naming the non-finite term, epoch and batches as soon as a logged
-    loss turns NaN or infinite, unless `callbacks` holds a
-    `keras.callbacks.TerminateOnNaN` already.
 
     Args:
         encoder: A `keras.Model` from `x` to `[z_mean, z_log_var, z]` that
@@ -188,6 +184,16 @@ class VAE(keras.Model):
                 "bound), so a `loss` given to `compile` would be ignored. "
                 f"Leave it out. Received: loss={loss!r}"
             )
+        steps_per_execution = check_positive_int(
+            steps_per_execution, "steps_per_execution"
+        )
+        loss = args[0] if args else kwargs.get("loss")
+        if loss is not None:
+            raise ValueError(
+                "A VAE computes its own loss (the negative ELBO, or the IWAE "
+                "bound), so a `loss` given to `compile` would be ignored. "
+                f"Leave it out. Received: loss={loss!r}"
+            )
         if jit_compile is None:
             jit_compile = self._default_jit_compile()
         super().compile(
@@ -247,11 +253,13 @@ class VAE(keras.Model):
         it from a number of epochs.
         """
         warmup_steps = float(warmup_steps)
-        if not warmup_steps >= 0:
+        if not 0 <= warmup_steps < math.inf:
             raise ValueError(
                 "Invalid value for argument `warmup_steps`: expected a "
-                f"number >= 0. Received: warmup_steps={warmup_steps!r}"
+                f"finite number >= 0. Received: warmup_steps={warmup_steps!r}"
             )
+        start_beta = check_non_negative_float(start_beta, "start_beta")
+        target_beta = check_non_negative_float(target_beta, "target_beta")
         self.kl_warmup.assign([warmup_steps, start_beta, target_beta])
 
     def _apply_kl_warmup(self):
@@ -341,9 +349,7 @@ class VAE(keras.Model):
             self._encoder_inputs(inputs), training=training
         )
         z_mean = ops.cast(z_mean, dtype)
-        # Clipped to [-30, 20] as in `Sampling` and the KL layer.
-        z_log_var = clip_log_variance(ops.cast(z_log_var, dtype))
-        scale = ops.exp(0.5 * z_log_var)
+        scale = ops.exp(0.5 * ops.cast(z_log_var, dtype))
         event_ndims = len(self.latent_shape)
         posterior = tfp.distributions.Independent(
             tfp.distributions.Normal(z_mean, scale), event_ndims
@@ -417,15 +423,13 @@ class VAE(keras.Model):
         # Keras drops `sample_weight` from the batches when `y` is None, so
         # `_unpack` never sees it: check it here.
         _check_sample_weight_absent(kwargs.get("sample_weight"))
+        check_fit_arguments(fit_arguments(args, kwargs))
         self._check_inputs(x, y, kwargs.get("validation_data"))
-        if len(args) > 3:  # `callbacks` given by position.
-            args = args[:3] + (with_terminate_on_nan(args[3]),) + args[4:]
-        else:
-            kwargs["callbacks"] = with_terminate_on_nan(kwargs.get("callbacks"))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         _check_sample_weight_absent(kwargs.get("sample_weight"))
+        check_fit_arguments({"batch_size": args[0] if args else None, **kwargs})
         self._check_inputs(x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
@@ -490,13 +494,7 @@ class VAE(keras.Model):
         return self._in_batches(reconstruct_batch, arrays, batch_size)[0]
 
     def _check_z(self, z):
-        z = np.asarray(z, dtype="float32")
-        if z.ndim < 1 or tuple(z.shape[1:]) != self.latent_shape:
-            raise ValueError(
-                f"`z` must have shape (batch_size,) + {self.latent_shape}. "
-                f"Received: z.shape={z.shape}"
-            )
-        return z
+        return data_checks.check_latent(z, self.latent_shape)
 
     def _prior_sample(self, num_samples, seed):
         num_samples = check_positive_int(num_samples, "num_samples")
@@ -512,6 +510,7 @@ class VAE(keras.Model):
 
     @staticmethod
     def _in_batches(fn, arrays, batch_size):
+        batch_size = check_positive_int(batch_size, "batch_size")
         parts = [
             [
                 ops.convert_to_numpy(t)

@@ -25,6 +25,8 @@ def check_int_tuple(values, name, allow_empty=False):
     if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
         values = (values,)
     try:
+        if isinstance(values, (str, bytes)):
+            raise TypeError
         values = tuple(values)
         valid = (values or allow_empty) and all(
             check_positive_int(v, name) for v in values
@@ -51,3 +53,61 @@ def check_non_negative_float(value, name):
             f">= 0. Received: {name}={value!r}"
         )
     return number
+
+
+# The positional arguments of `keras.Model.fit` after `x` and `y`.
+_FIT_ARGUMENTS = (
+    "batch_size",
+    "epochs",
+    "verbose",
+    "callbacks",
+    "validation_split",
+    "validation_data",
+    "shuffle",
+    "class_weight",
+    "sample_weight",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+    "validation_batch_size",
+    "validation_freq",
+)
+
+
+def fit_arguments(args, kwargs):
+    """Returns the arguments of a `fit(x, y, *args, **kwargs)` call by name."""
+    return {**dict(zip(_FIT_ARGUMENTS, args)), **kwargs}
+
+
+def check_fit_arguments(arguments):
+    """Checks the counts and fractions given to `fit` or `evaluate` by name,
+    which Keras would take silently (`epochs=-1`, `batch_size=0`,
+    `validation_split=1.5`) or reject with an unrelated error."""
+    for name in (
+        "batch_size",
+        "steps_per_epoch",
+        "validation_steps",
+        "validation_batch_size",
+        "steps",
+    ):
+        if arguments.get(name) is not None:
+            check_positive_int(arguments[name], name)
+    for name in ("epochs", "initial_epoch"):
+        value = arguments.get(name, 0)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 0
+        ):
+            raise ValueError(
+                f"Invalid value for argument `{name}`: expected an integer "
+                f">= 0. Received: {name}={value!r}"
+            )
+    split = arguments.get("validation_split", 0.0)
+    if isinstance(split, bool) or not (
+        isinstance(split, (int, float, np.number)) and 0 <= split < 1
+    ):
+        raise ValueError(
+            "Invalid value for argument `validation_split`: expected a "
+            f"fraction in [0, 1). Received: validation_split={split!r}"
+        )

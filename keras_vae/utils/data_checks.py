@@ -30,14 +30,19 @@ def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
     if isinstance(x, tf.data.Dataset):
         _check_dataset(x, expected_shape, likelihood, name, labels_allowed)
         return x
-    if not isinstance(x, (np.ndarray, tf.Tensor, list)):
+    if not isinstance(x, (np.ndarray, np.generic, tf.Tensor, list, float, int)):
         return x  # Generators and PyDatasets are checked by Keras as they run.
-    array = np.asarray(x)
+    array = _as_array(x, name)
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise ValueError(
             f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
         )
-    if array.ndim == 0 or array.shape[0] == 0:
+    if array.ndim == 0:
+        raise ValueError(
+            f"`{name}` must be an array of examples, batch axis first, not a "
+            f"scalar. Received: {name}={array!r}"
+        )
+    if array.shape[0] == 0:
         raise ValueError(
             f"`{name}` is empty: there is nothing to train or evaluate on. "
             f"Received: {name}.shape={array.shape}"
@@ -131,7 +136,7 @@ def check_class_labels(y, num_classes, num_examples, name="labels"):
                 f"`{name}` must be class indices in [0, {num_classes}). "
                 f"Received: {name} in [{labels.min()}, {labels.max()}]"
             )
-        one_hot = np.eye(num_classes, dtype="float32")[labels]
+        one_hot = np.eye(num_classes, dtype="float32")[labels.astype(int)]
     else:
         raise ValueError(
             f"`{name}` must be integer class indices of shape (n,) or "
@@ -144,3 +149,46 @@ def check_class_labels(y, num_classes, num_examples, name="labels"):
             f"Received: {len(one_hot)} labels"
         )
     return one_hot
+
+
+def check_latent(z, latent_shape, name="z"):
+    """Returns `z` as a float32 array of shape `(n,) + latent_shape`, `n >=
+    1`, with finite values, or raises a `ValueError` naming the problem."""
+    array = _as_array(z, name)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(
+            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
+        )
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"`{name}` must be real. Received: {name}.dtype={array.dtype}"
+        )
+    latent_shape = tuple(latent_shape)
+    if array.ndim < 1 or tuple(array.shape[1:]) != latent_shape:
+        raise ValueError(
+            f"`{name}` must have shape (batch_size,) + {latent_shape}. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` is empty: there is nothing to decode. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    array = array.astype("float32")
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise ValueError(
+            f"`{name}` holds {bad} NaN or infinite values (or values beyond "
+            f"float32). Received: {name} with {bad} non-finite values"
+        )
+    return array
+
+
+def _as_array(x, name):
+    try:
+        return np.asarray(x)
+    except ValueError as e:  # Ragged nested lists.
+        raise ValueError(
+            f"`{name}` must be a rectangular array: its rows have different "
+            f"lengths. Received: {name} that NumPy cannot stack ({e})"
+        ) from e

@@ -8,6 +8,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae import likelihoods
+from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import replica_normal
 from keras_vae.models.fused_train_function import make_fused_train_function
@@ -16,6 +17,7 @@ from keras_vae.utils.argument_checks import check_fit_arguments
 from keras_vae.utils.argument_checks import check_non_negative_float
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.argument_checks import fit_arguments
+from keras_vae.utils.log_variance import clip_log_variance
 
 #: The default `steps_per_execution` of `VAE.compile`.
 STEPS_PER_EXECUTION = 32
@@ -67,6 +69,11 @@ class VAE(keras.Model):
     `steps_per_execution=1` to `compile` for per-step callbacks. Under a
     `tf.distribute` strategy Keras's own per-step function is used, and
     `steps_per_execution` defaults to 1.
+
+    `fit` adds a `keras_vae.callbacks.TerminateOnNaN`, which raises an
+    error naming the non-finite term, epoch and batches as soon as a logged
+    loss turns NaN or infinite, unless `callbacks` holds a
+    `keras.callbacks.TerminateOnNaN` already.
 
     Args:
         encoder: A `keras.Model` from `x` to `[z_mean, z_log_var, z]` that
@@ -173,16 +180,6 @@ class VAE(keras.Model):
             # (keras-team/keras#19246): one step per execution there.
             steps_per_execution = (
                 1 if self._has_strategy() else (STEPS_PER_EXECUTION)
-            )
-        steps_per_execution = check_positive_int(
-            steps_per_execution, "steps_per_execution"
-        )
-        loss = args[0] if args else kwargs.get("loss")
-        if loss is not None:
-            raise ValueError(
-                "A VAE computes its own loss (the negative ELBO, or the IWAE "
-                "bound), so a `loss` given to `compile` would be ignored. "
-                f"Leave it out. Received: loss={loss!r}"
             )
         steps_per_execution = check_positive_int(
             steps_per_execution, "steps_per_execution"
@@ -349,7 +346,9 @@ class VAE(keras.Model):
             self._encoder_inputs(inputs), training=training
         )
         z_mean = ops.cast(z_mean, dtype)
-        scale = ops.exp(0.5 * ops.cast(z_log_var, dtype))
+        # Clipped to [-30, 20] as in `Sampling` and the KL layer.
+        z_log_var = clip_log_variance(ops.cast(z_log_var, dtype))
+        scale = ops.exp(0.5 * z_log_var)
         event_ndims = len(self.latent_shape)
         posterior = tfp.distributions.Independent(
             tfp.distributions.Normal(z_mean, scale), event_ndims
@@ -425,6 +424,10 @@ class VAE(keras.Model):
         _check_sample_weight_absent(kwargs.get("sample_weight"))
         check_fit_arguments(fit_arguments(args, kwargs))
         self._check_inputs(x, y, kwargs.get("validation_data"))
+        if len(args) > 3:  # `callbacks` given by position.
+            args = args[:3] + (with_terminate_on_nan(args[3]),) + args[4:]
+        else:
+            kwargs["callbacks"] = with_terminate_on_nan(kwargs.get("callbacks"))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):

@@ -12,15 +12,17 @@ def make_fused_train_function(model):
     pays for an iterator call, two `tf.cond`s and a separate XLA launch:
     on a small model that overhead is most of the step. This function
     takes up to `model.steps_per_execution` batches from the iterator
-    first, stacks them, and runs all the training steps in one XLA-compiled
-    `tf.while_loop`, each step `model.train_step` exactly as Keras would
-    call it, in the same order on the same batches. A short last batch
-    runs as its own group. It returns the logs of the last step, as Keras's
-    function does.
+    first, in one graph call that stacks them, and runs all the training
+    steps in one XLA-compiled `tf.while_loop`, each step `model.train_step`
+    exactly as Keras would call it, in the same order on the same batches.
+    A batch of another size (the short last batch of an epoch) ends the
+    stack and runs as its own group. It returns the logs of the last step,
+    as Keras's function does.
 
     Only for one device (no `tf.distribute` strategy): a strategy needs the
     per-replica structure of Keras's own function.
     """
+    steps = model.steps_per_execution
 
     @tf.function(jit_compile=model.jit_compile, reduce_retracing=True)
     def run_steps(batches):
@@ -37,24 +39,128 @@ def make_fused_train_function(model):
         )
         return logs
 
+    stackers = {}  # One graph per iterator structure.
+
     def train_function(iterator):
-        groups = []  # Runs of consecutive batches of one size.
-        for _ in range(model.steps_per_execution):
-            optional = iterator.get_next_as_optional()
-            if not optional.has_value():
-                break
-            batch = optional.get_value()
-            size = tf.nest.flatten(batch)[0].shape[0]
-            if groups and groups[-1][0] == size:
-                groups[-1][1].append(batch)
-            else:
-                groups.append((size, [batch]))
-        if not groups:
+        spec = iterator.element_spec
+        if not all(isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec)):
+            # Ragged or sparse batches cannot be stacked: pull them one by
+            # one, in Python.
+            return _run_groups(run_steps, [], iterator, steps)
+        key = repr(spec)
+        if key not in stackers:
+            stackers[key] = _make_stacker(spec, steps)
+        stacked, count, other, has_other = stackers[key](iterator)
+        if not int(count):
             raise StopIteration
-        for _, batches in groups:
-            logs = run_steps(
-                tf.nest.map_structure(lambda *t: tf.stack(t), *batches)
+        logs = run_steps(stacked)
+        if bool(has_other):
+            # The rest of this execution's batches, in Python: at most the
+            # last execution of an epoch gets here.
+            logs = _run_groups(
+                run_steps, [other], iterator, steps - int(count) - 1
             )
         return logs
 
     return train_function
+
+
+def _make_stacker(spec, steps):
+    """A graph that pulls up to `steps` batches from an iterator of `spec`.
+
+    It returns the leading run of batches of the first batch's size stacked
+    along a new axis, their number, and the first batch of another size (or
+    an empty one) with a flag; pulling stops at that batch or when the
+    iterator is exhausted. One graph call instead of three eager ops and a
+    stack per batch.
+    """
+    specs = tf.nest.flatten(spec)
+
+    def empty(s):
+        return tf.zeros([0] + s.shape[1:].as_list(), s.dtype)
+
+    @tf.function
+    def stack(iterator):
+        def body(count, size, done, arrays, other, has_other):
+            optional = iterator.get_next_as_optional()
+
+            def with_value():
+                batch = tf.nest.flatten(optional.get_value())
+                batch_size = tf.shape(batch[0])[0]
+
+                def append():
+                    written = [a.write(count, t) for a, t in zip(arrays, batch)]
+                    return (count + 1, batch_size, done, written, other, False)
+
+                def keep_aside():
+                    return (count, size, tf.constant(True), arrays, batch, True)
+
+                same = tf.logical_or(count == 0, tf.equal(batch_size, size))
+                return tf.cond(same, append, keep_aside)
+
+            def exhausted():
+                return (count, size, tf.constant(True), arrays, other, False)
+
+            return tf.cond(optional.has_value(), with_value, exhausted)
+
+        arrays = [
+            tf.TensorArray(s.dtype, size=steps, element_shape=s.shape)
+            for s in specs
+        ]
+        loop_vars = (
+            tf.constant(0),
+            tf.constant(-1),
+            tf.constant(False),
+            arrays,
+            [empty(s) for s in specs],
+            tf.constant(False),
+        )
+        invariants = (
+            tf.TensorShape([]),
+            tf.TensorShape([]),
+            tf.TensorShape([]),
+            [tf.TensorShape(None) for _ in specs],
+            [tf.TensorShape([None] + s.shape[1:].as_list()) for s in specs],
+            tf.TensorShape([]),
+        )
+        count, _, _, arrays, other, has_other = tf.while_loop(
+            lambda count, size, done, *_: tf.logical_and(
+                count < steps, tf.logical_not(done)
+            ),
+            body,
+            loop_vars,
+            shape_invariants=invariants,
+        )
+        stacked = [a.gather(tf.range(count)) for a in arrays]
+        return (
+            tf.nest.pack_sequence_as(spec, stacked),
+            count,
+            tf.nest.pack_sequence_as(spec, other),
+            has_other,
+        )
+
+    return stack
+
+
+def _run_groups(run_steps, batches, iterator, steps):
+    """Pulls up to `steps` more batches after `batches`, and trains on runs
+    of consecutive batches of one size, each as one fused group. Returns
+    the logs of the last step; raises StopIteration when there is no batch
+    at all."""
+    for _ in range(steps):
+        optional = iterator.get_next_as_optional()
+        if not optional.has_value():
+            break
+        batches.append(optional.get_value())
+    if not batches:
+        raise StopIteration
+    groups = []  # Runs of consecutive batches of one size.
+    for batch in batches:
+        size = tf.nest.flatten(batch)[0].shape[0]
+        if groups and groups[-1][0] == size:
+            groups[-1][1].append(batch)
+        else:
+            groups.append((size, [batch]))
+    for _, group in groups:
+        logs = run_steps(tf.nest.map_structure(lambda *t: tf.stack(t), *group))
+    return logs

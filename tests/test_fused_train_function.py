@@ -4,21 +4,43 @@ train exactly as the same steps one at a time."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_vae
 from keras_vae.callbacks import KLWarmup
 
 
-def train(vectors, callbacks=(), **compile_kwargs):
+def train(data, callbacks=(), **compile_kwargs):
     keras.utils.set_random_seed(0)  # The same initial weights every time.
     vae = keras_vae.build_mlp_vae(
         input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0
     )
     vae.compile(optimizer=keras.optimizers.Adam(1e-2), **compile_kwargs)
-    # 64 examples in batches of 6: 10 full batches and a short one of 4, so
-    # the last execution holds batches of two sizes.
-    history = vae.fit(vectors, batch_size=6, epochs=3, shuffle=False, verbose=0)
+    # An array: 64 examples in batches of 6, 10 full batches and a short
+    # one of 4, so the last execution holds batches of two sizes.
+    batch_size = None if isinstance(data, tf.data.Dataset) else 6
+    history = vae.fit(
+        data,
+        batch_size=batch_size,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=list(callbacks),
+    )
     return vae, history.history
+
+
+def assert_same_training(data, steps_per_execution, steps):
+    reference, reference_history = train(data, steps_per_execution=1)
+    fused, fused_history = train(data, steps_per_execution=steps_per_execution)
+    assert int(reference.optimizer.iterations) == steps
+    assert int(fused.optimizer.iterations) == steps
+    for a, b in zip(reference.weights, fused.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    for name in ("loss", "reconstruction_loss", "kl_loss"):
+        np.testing.assert_allclose(
+            fused_history[name], reference_history[name], rtol=1e-4
+        )
 
 
 def test_defaults_are_the_fast_path(tiny_vae):
@@ -72,3 +94,39 @@ def test_fused_path_reports_exact_epoch_means(vectors):
         np.array(history["reconstruction_loss"]) + history["kl_loss"],
         rtol=1e-5,
     )
+
+
+# Keras warns at the end of the first epoch of a dataset of unknown length.
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")
+def test_a_dataset_of_unknown_length_trains_as_single_steps(vectors):
+    # No cardinality: the last call finds the iterator exhausted.
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(vectors)
+        .filter(lambda x: True)
+        .batch(6)
+    )
+    assert dataset.cardinality() == tf.data.UNKNOWN_CARDINALITY
+    assert_same_training(dataset, steps_per_execution=4, steps=33)
+
+
+def test_batch_sizes_that_change_within_an_execution(vectors):
+    # Batches of 6, 6, 4, then 6, 6, ...: the size changes inside the
+    # first execution of 8 steps, whose rest is pulled in Python.
+    first = tf.data.Dataset.from_tensor_slices(vectors[:16]).batch(6)
+    rest = tf.data.Dataset.from_tensor_slices(vectors[16:]).batch(6)
+    assert_same_training(
+        first.concatenate(rest), steps_per_execution=8, steps=33
+    )
+
+
+def test_batches_of_unknown_shape_take_the_python_path(vectors):
+    # A graph cannot stack batches whose example shape is unknown: they are
+    # pulled one by one in Python, and still train as single steps.
+    def unknown_shape(x):
+        x = tf.numpy_function(lambda a: a, [x], tf.float32)
+        return tf.ensure_shape(x, [None, None])
+
+    dataset = tf.data.Dataset.from_tensor_slices(vectors).batch(6)
+    dataset = dataset.map(unknown_shape)
+    assert dataset.element_spec.shape.as_list() == [None, None]
+    assert_same_training(dataset, steps_per_execution=4, steps=33)

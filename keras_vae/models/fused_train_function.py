@@ -43,9 +43,9 @@ def make_fused_train_function(model):
 
     def train_function(iterator):
         spec = iterator.element_spec
-        if not all(isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec)):
-            # Ragged or sparse batches cannot be stacked: pull them one by
-            # one, in Python.
+        if not all(map(_stackable, tf.nest.flatten(spec))):
+            # Ragged or sparse batches, or batches of unknown shape, cannot
+            # be stacked in a graph: pull them one by one, in Python.
             return _run_groups(run_steps, [], iterator, steps)
         key = repr(spec)
         if key not in stackers:
@@ -63,6 +63,14 @@ def make_fused_train_function(model):
         return logs
 
     return train_function
+
+
+def _stackable(spec):
+    return (
+        isinstance(spec, tf.TensorSpec)
+        and spec.shape.rank is not None
+        and spec.shape[1:].is_fully_defined()
+    )
 
 
 def _make_stacker(spec, steps):
@@ -131,7 +139,15 @@ def _make_stacker(spec, steps):
             loop_vars,
             shape_invariants=invariants,
         )
-        stacked = [a.gather(tf.range(count)) for a in arrays]
+        # An exhausted iterator gives no batch, and no shape to stack.
+        stacked = [
+            tf.cond(
+                count > 0,
+                lambda a=a: a.gather(tf.range(count)),
+                lambda s=s: tf.zeros([0, 0] + s.shape[1:].as_list(), s.dtype),
+            )
+            for a, s in zip(arrays, specs)
+        ]
         return (
             tf.nest.pack_sequence_as(spec, stacked),
             count,

@@ -24,33 +24,56 @@ def make_fused_train_function(model):
     """
     steps = model.steps_per_execution
 
-    @tf.function(jit_compile=model.jit_compile, reduce_retracing=True)
-    def run_steps(batches):
-        # The first step outside the loop gives the logs their structure.
-        logs = model.train_step(tf.nest.map_structure(lambda t: t[0], batches))
-        num_steps = tf.shape(tf.nest.flatten(batches)[0])[0]
-
-        def step(i, logs):
-            batch = tf.nest.map_structure(lambda t: t[i], batches)
-            return i + 1, model.train_step(batch)
-
-        _, logs = tf.while_loop(
-            lambda i, _: i < num_steps, step, (tf.constant(1), logs)
+    def make_run_steps(input_signature=None):
+        # With the signature of stacks of any length and batch size, one
+        # graph serves every group, and XLA compiles once per group shape.
+        @tf.function(
+            jit_compile=model.jit_compile,
+            reduce_retracing=True,
+            input_signature=input_signature,
         )
-        return logs
+        def run_steps(batches):
+            # The first step outside the loop gives the logs their structure.
+            first = tf.nest.map_structure(lambda t: t[0], batches)
+            logs = model.train_step(first)
+            num_steps = tf.shape(tf.nest.flatten(batches)[0])[0]
 
-    stackers = {}  # One graph per iterator structure.
+            def step(i, logs):
+                batch = tf.nest.map_structure(lambda t: t[i], batches)
+                return i + 1, model.train_step(batch)
+
+            _, logs = tf.while_loop(
+                lambda i, _: i < num_steps, step, (tf.constant(1), logs)
+            )
+            return logs
+
+        return run_steps
+
+    graphs = {}  # (stack, run_steps) per iterator structure.
 
     def train_function(iterator):
         spec = iterator.element_spec
-        if not all(map(_stackable, tf.nest.flatten(spec))):
-            # Ragged or sparse batches, or batches of unknown shape, cannot
-            # be stacked in a graph: pull them one by one, in Python.
-            return _run_groups(run_steps, [], iterator, steps)
         key = repr(spec)
-        if key not in stackers:
-            stackers[key] = _make_stacker(spec, steps)
-        stacked, count, other, has_other = stackers[key](iterator)
+        if key not in graphs:
+            if all(map(_stackable, tf.nest.flatten(spec))):
+                stacks = tf.nest.map_structure(
+                    lambda s: tf.TensorSpec(
+                        [None, None] + s.shape[1:], s.dtype
+                    ),
+                    spec,
+                )
+                graphs[key] = (
+                    _make_stacker(spec, steps),
+                    make_run_steps([stacks]),
+                )
+            else:
+                # Ragged or sparse batches, or batches of unknown shape,
+                # cannot be stacked in a graph: pulled one by one, in Python.
+                graphs[key] = (None, make_run_steps())
+        stack, run_steps = graphs[key]
+        if stack is None:
+            return _run_groups(run_steps, [], iterator, steps)
+        stacked, count, other, has_other = stack(iterator)
         if not int(count):
             raise StopIteration
         logs = run_steps(stacked)

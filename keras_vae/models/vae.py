@@ -11,6 +11,8 @@ from keras_vae import likelihoods
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import replica_normal
+from keras_vae.models.array_dataset import ArrayDataset
+from keras_vae.models.array_dataset import is_array_input
 from keras_vae.models.fused_train_function import make_fused_train_function
 from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_fit_arguments
@@ -424,11 +426,30 @@ class VAE(keras.Model):
         _check_sample_weight_absent(kwargs.get("sample_weight"))
         check_fit_arguments(fit_arguments(args, kwargs))
         self._check_inputs(x, y, kwargs.get("validation_data"))
-        if len(args) > 3:  # `callbacks` given by position.
-            args = args[:3] + (with_terminate_on_nan(args[3]),) + args[4:]
-        else:
-            kwargs["callbacks"] = with_terminate_on_nan(kwargs.get("callbacks"))
-        return super().fit(x, y, *args, **kwargs)
+        arguments = fit_arguments(args, kwargs)
+        arguments["callbacks"] = with_terminate_on_nan(
+            arguments.get("callbacks")
+        )
+        if self._use_array_dataset(x, y, arguments):
+            # The batches Keras would make of the arrays, in the same order,
+            # without tf.data's autotuner (see `ArrayDataset`).
+            x = ArrayDataset(
+                x,
+                batch_size=arguments.pop("batch_size", None) or 32,
+                shuffle=arguments.pop("shuffle", True),
+            )
+        return super().fit(x, y, **arguments)
+
+    def _use_array_dataset(self, x, y, arguments):
+        # Only where Keras would make the same dataset of the arrays: one
+        # device, no labels, no split or step count of its own to apply.
+        return (
+            y is None
+            and is_array_input(x)
+            and not self._has_strategy()
+            and not arguments.get("validation_split")
+            and arguments.get("steps_per_epoch") is None
+        )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         _check_sample_weight_absent(kwargs.get("sample_weight"))

@@ -113,6 +113,14 @@ def add_parser(subparsers):
         help="Base name of the files. Default: '<dataset>_vae'.",
     )
     parser.add_argument(
+        "--backup-dir",
+        default=None,
+        help="Back up the training state here every epoch; a run killed "
+        "and started again with the same arguments resumes where the last "
+        "backup was made (keras_vae.callbacks.BackupAndRestore). The "
+        "backup is deleted when training completes.",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="Replace existing files."
     )
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
@@ -123,6 +131,7 @@ def run(args):
     import keras
 
     import keras_vae
+    from keras_vae.callbacks import BackupAndRestore
     from keras_vae.callbacks import KLWarmup
     from keras_vae.datasets import binarize
     from keras_vae.datasets import dynamic_binarization
@@ -190,6 +199,8 @@ def run(args):
         callbacks.append(
             KLWarmup(warmup_epochs=args.warmup_epochs, target_beta=args.beta)
         )
+    if args.backup_dir:
+        callbacks.append(BackupAndRestore(args.backup_dir))
     start = time.perf_counter()
     history = vae.fit(
         train_data,

@@ -19,3 +19,14 @@ def machine():
     except (OSError, subprocess.CalledProcessError, StopIteration):
         model = platform.processor() or "unknown CPU"
     return f"{model}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def peak_rss_mb():
+    """This process's peak resident memory in MB. Read from VmHWM, not
+    `getrusage`: Linux carries `ru_maxrss` across `exec`, so a child would
+    report its parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")

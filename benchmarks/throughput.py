@@ -28,13 +28,13 @@ import datetime
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 from machine import machine
+from machine import peak_rss_mb
 
 
 def mlp_flops_per_example(hidden=400, latent=20, data=784):
@@ -231,8 +231,7 @@ def serve_one(answer):
         if line.strip() == "epoch":
             return True
         if line.strip() == "stats":
-            kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            print(json.dumps({"peak_rss_mb": kb / 1024}), flush=True)
+            print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
     return False
 
 
@@ -447,9 +446,19 @@ def report(args, kernels, table):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.output:
+        # The notes written by hand below the marker are kept.
+        text += "\n" + NOTES_MARKER + "\n"
+        if os.path.exists(args.output):
+            with open(args.output) as f:
+                old = f.read()
+            if NOTES_MARKER in old:
+                text += old.split(NOTES_MARKER + "\n", 1)[1]
         with open(args.output + ".throughput.tmp", "w") as f:
             f.write(text)
         os.replace(args.output + ".throughput.tmp", args.output)
+
+
+NOTES_MARKER = "<!-- Notes below are kept when the table is measured again. -->"
 
 
 if __name__ == "__main__":

@@ -48,6 +48,19 @@ def free_ports(count):
             s.close()
 
 
+def worker_environments(count):
+    """The environments of `count` workers of one cluster on 127.0.0.1."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(count)]}
+    return [
+        environment(
+            TF_CONFIG=json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": i}}
+            )
+        )
+        for i in range(count)
+    ]
+
+
 def run_processes(commands_and_envs):
     with running(commands_and_envs):
         pass
@@ -134,16 +147,11 @@ def mirrored(tmp_path_factory):
 def multi_worker(tmp_path_factory):
     """The chief's arrays, with the other worker's under "worker1"."""
     directory = tmp_path_factory.mktemp("multi_worker")
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     commands = []
-    for index in range(2):
-        tf_config = {
-            "cluster": cluster,
-            "task": {"type": "worker", "index": index},
-        }
+    for index, env in enumerate(worker_environments(2)):
         path = str(directory / f"worker{index}.npz")
         command = [sys.executable, SCRIPT, "multi-worker", path]
-        commands.append((command, environment(TF_CONFIG=json.dumps(tf_config))))
+        commands.append((command, env))
     run_processes(commands)
     arrays = load(str(directory / "worker0.npz"))
     arrays["worker1"] = load(str(directory / "worker1.npz"))
@@ -263,17 +271,11 @@ def test_cli_trains_under_a_mirrored_strategy(tmp_path):
 
 @pytest.mark.large
 def test_cli_multi_worker_writes_only_from_the_chief(tmp_path):
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     commands = []
-    for index in range(2):
-        tf_config = {
-            "cluster": cluster,
-            "task": {"type": "worker", "index": index},
-        }
+    for index, env in enumerate(worker_environments(2)):
         command = [sys.executable, "-c", CLI, *CLI_ARGUMENTS]
         command += ["--distribute=multi-worker"]
         command += [f"--output-dir={tmp_path / f'worker{index}'}"]
-        env = environment(TF_CONFIG=json.dumps(tf_config))
         commands.append((command, env))
     run_processes(commands)
     metrics = read_cli_metrics(tmp_path / "worker0")

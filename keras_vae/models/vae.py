@@ -72,9 +72,11 @@ class VAE(keras.Model):
     `tf.distribute` strategy Keras's own per-step function is used, and
     `steps_per_execution` defaults to 1.
 
-    `fit` adds a `keras_vae.callbacks.TerminateOnNaN`, which raises an
-    error naming the non-finite term, epoch and batches as soon as a logged
-    loss turns NaN or infinite, unless `callbacks` holds a
+    `fit` feeds in-memory arrays through Keras's own array pipeline with
+    tf.data's autotuner off (the same batches in the same order; see
+    `ArrayDataset`), and adds a `keras_vae.callbacks.TerminateOnNaN`, which
+    raises an error naming the non-finite term, epoch and batches as soon
+    as a logged loss turns NaN or infinite, unless `callbacks` holds a
     `keras.callbacks.TerminateOnNaN` already.
 
     Args:
@@ -181,7 +183,7 @@ class VAE(keras.Model):
             # Keras's multi-step function fails under a strategy
             # (keras-team/keras#19246): one step per execution there.
             steps_per_execution = (
-                1 if self._has_strategy() else (STEPS_PER_EXECUTION)
+                1 if self._has_strategy() else STEPS_PER_EXECUTION
             )
         steps_per_execution = check_positive_int(
             steps_per_execution, "steps_per_execution"
@@ -424,9 +426,9 @@ class VAE(keras.Model):
         # Keras drops `sample_weight` from the batches when `y` is None, so
         # `_unpack` never sees it: check it here.
         _check_sample_weight_absent(kwargs.get("sample_weight"))
-        check_fit_arguments(fit_arguments(args, kwargs))
-        self._check_inputs(x, y, kwargs.get("validation_data"))
         arguments = fit_arguments(args, kwargs)
+        check_fit_arguments(arguments)
+        self._check_inputs(x, y, arguments.get("validation_data"))
         arguments["callbacks"] = with_terminate_on_nan(
             arguments.get("callbacks")
         )

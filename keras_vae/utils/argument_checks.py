@@ -6,16 +6,17 @@ import math
 import numpy as np
 
 
-def check_positive_int(value, name):
-    """Returns `value` as an `int` if it is an integer >= 1, else raises."""
+def check_positive_int(value, name, minimum=1):
+    """Returns `value` as an `int` if it is an integer >= `minimum` (1 by
+    default), else raises."""
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, np.integer))
-        or value < 1
+        or value < minimum
     ):
         raise ValueError(
-            f"Invalid value for argument `{name}`: expected an integer >= 1. "
-            f"Received: {name}={value!r}"
+            f"Invalid value for argument `{name}`: expected an integer >= "
+            f"{minimum}. Received: {name}={value!r}"
         )
     return int(value)
 
@@ -93,16 +94,7 @@ def check_fit_arguments(arguments):
         if arguments.get(name) is not None:
             check_positive_int(arguments[name], name)
     for name in ("epochs", "initial_epoch"):
-        value = arguments.get(name, 0)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < 0
-        ):
-            raise ValueError(
-                f"Invalid value for argument `{name}`: expected an integer "
-                f">= 0. Received: {name}={value!r}"
-            )
+        check_positive_int(arguments.get(name, 0), name, minimum=0)
     split = arguments.get("validation_split", 0.0)
     if isinstance(split, bool) or not (
         isinstance(split, (int, float, np.number)) and 0 <= split < 1

@@ -2,6 +2,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vae.likelihoods.flatten import flatten_examples
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Bernoulli(keras.layers.Layer):
@@ -29,10 +31,10 @@ class Bernoulli(keras.layers.Layer):
     has_logits = True
 
     def negative_log_likelihood(self, x, logits):
-        x = ops.cast(x, "float32")
-        logits = ops.cast(logits, "float32")
+        x = flatten_examples(ops.cast(x, "float32"))
+        logits = flatten_examples(ops.cast(logits, "float32"))
         nll = ops.binary_crossentropy(x, logits, from_logits=True)
-        return ops.sum(nll, axis=tuple(range(1, len(nll.shape))))
+        return ops.sum(nll, axis=-1)
 
     def mean(self, logits):
         return ops.sigmoid(ops.cast(logits, "float32"))

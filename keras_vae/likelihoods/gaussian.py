@@ -3,6 +3,7 @@ import math
 import keras
 from keras import ops
 
+from keras_vae.likelihoods.flatten import flatten_examples
 from keras_vae.utils.log_variance import clip_log_variance
 
 
@@ -69,12 +70,14 @@ class Gaussian(keras.layers.Layer):
         return math.log(self.scale)
 
     def negative_log_likelihood(self, x, mean):
-        x = ops.cast(x, "float32")
-        mean = ops.cast(mean, "float32")
+        x = flatten_examples(ops.cast(x, "float32"))
+        mean = flatten_examples(ops.cast(mean, "float32"))
         log_scale = self._log_scale()
+        if self.scale is None:  # One per feature, in the data's shape.
+            log_scale = ops.reshape(log_scale, (-1,))
         z = (x - mean) * ops.exp(-log_scale)
         nll = 0.5 * ops.square(z) + log_scale + 0.5 * math.log(2 * math.pi)
-        return ops.sum(nll, axis=tuple(range(1, len(nll.shape))))
+        return ops.sum(nll, axis=-1)
 
     def mean(self, mean):
         return ops.cast(mean, "float32")

@@ -1,12 +1,13 @@
 import glob
 import json
 import os
-import secrets
 import shutil
 
 import h5py
 import keras
 from keras.src.utils import file_utils
+
+from keras_vae.utils.atomic import atomic_path
 
 #: The attribute of the backup file that records where training stood.
 _PROGRESS = "keras_vae_progress"
@@ -106,7 +107,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         # Temporary files of a process killed while writing a backup.
         pattern = os.path.join(glob.escape(self.backup_dir), ".*.tmp-*")
         for path in glob.glob(pattern):
-            os.remove(path)
+            shutil.rmtree(path, ignore_errors=True)
         super().on_train_begin(logs)
         progress = _read_progress(self._weights_path)
         if progress is None:
@@ -164,28 +165,18 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         super().on_train_end(logs)
 
     def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
         progress = {
             "epoch": self._current_epoch,
             "batches_done": self._batches_done,
             "steps_per_epoch": self.params.get("steps"),
         }
         if self.double_checkpoint and os.path.exists(self._weights_path):
-            with self._temporary_path(".backup") as temp:
+            with atomic_path(self._prev_weights_path, overwrite=True) as temp:
                 shutil.copyfile(self._weights_path, temp)
-                os.replace(temp, self._prev_weights_path)
-        with self._temporary_path(".weights.h5") as temp:
+        with atomic_path(self._weights_path, overwrite=True) as temp:
             self.model.save_weights(temp)
             with h5py.File(temp, "a") as f:
                 f.attrs[_PROGRESS] = json.dumps(progress)
-            os.replace(temp, self._weights_path)
-
-    def _temporary_path(self, suffix):
-        return _TemporaryPath(
-            os.path.join(
-                self.backup_dir, f".{secrets.token_hex(4)}.tmp-{suffix}"
-            )
-        )
 
     def _skip_batches(self, count):
         """Makes the next `count` batches of `fit` be drawn and skipped."""
@@ -213,20 +204,6 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if self._train_function is not None:
             self.model.train_function = self._train_function
             self._train_function = None
-
-
-class _TemporaryPath:
-    """A path that is removed on exit unless it was renamed away."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        return self.path
-
-    def __exit__(self, *exc_info):
-        if os.path.exists(self.path):
-            os.remove(self.path)
 
 
 def _read_progress(weights_path):

@@ -33,10 +33,7 @@ def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
     if not isinstance(x, (np.ndarray, np.generic, tf.Tensor, list, float, int)):
         return x  # Generators and PyDatasets are checked by Keras as they run.
     array = _as_array(x, name)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(
-            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
-        )
+    _check_numbers(array, name)
     if array.ndim == 0:
         raise ValueError(
             f"`{name}` must be an array of examples, batch axis first, not a "
@@ -49,7 +46,7 @@ def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
         )
     _check_shape(array.shape, expected_shape, name)
     if np.issubdtype(array.dtype, np.floating):
-        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        bad = _count_non_finite(array)
         if bad:
             raise ValueError(
                 f"`{name}` holds {bad} NaN or infinite values; a VAE trained "
@@ -155,10 +152,7 @@ def check_latent(z, latent_shape, name="z"):
     """Returns `z` as a float32 array of shape `(n,) + latent_shape`, `n >=
     1`, with finite values, or raises a `ValueError` naming the problem."""
     array = _as_array(z, name)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(
-            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
-        )
+    _check_numbers(array, name)
     if np.iscomplexobj(array):
         raise ValueError(
             f"`{name}` must be real. Received: {name}.dtype={array.dtype}"
@@ -175,13 +169,24 @@ def check_latent(z, latent_shape, name="z"):
             f"Received: {name}.shape={array.shape}"
         )
     array = array.astype("float32")
-    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    bad = _count_non_finite(array)
     if bad:
         raise ValueError(
             f"`{name}` holds {bad} NaN or infinite values (or values beyond "
             f"float32). Received: {name} with {bad} non-finite values"
         )
     return array
+
+
+def _check_numbers(array, name):
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(
+            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
+        )
+
+
+def _count_non_finite(array):
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
 
 
 def _as_array(x, name):

@@ -27,10 +27,10 @@ def build_conv_vae(
     `"same"` padding (one per entry of `filters`), then `Dense` layers of
     `hidden_units`; the decoder mirrors it with `Conv2DTranspose` layers and
     a final 3x3 convolution to the image's channels. Each stride halves the
-    height and width, rounding up (30 -> 15 -> 8); where it rounded up, the
-    mirroring `Conv2DTranspose` takes `output_padding=0` and returns the odd
-    size (8 -> 15 -> 30), so the decoder's output has the input's shape
-    exactly, with no padded or cropped pixels.
+    height and width, rounding up (30 -> 15 -> 8); on an axis where it
+    rounded up, the mirroring `Conv2DTranspose` has an `output_padding` of 0
+    and returns the odd size (8 -> 15 -> 30), so the decoder's output has
+    the input's shape exactly, with no padded or cropped pixels.
 
     Args:
         input_shape: `(height, width, channels)`, any sizes >= 1.

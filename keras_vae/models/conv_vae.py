@@ -23,14 +23,17 @@ def build_conv_vae(
 ):
     """Builds a convolutional VAE for `(height, width, channels)` images.
 
-    The encoder is a stack of 3x3 `Conv2D` layers with stride 2 (one per
-    entry of `filters`), then `Dense` layers of `hidden_units`; the decoder
-    mirrors it with `Conv2DTranspose` layers and a final 3x3 convolution to
-    the image's channels. Height and width must be divisible by
-    `2 ** len(filters)`.
+    The encoder is a stack of 3x3 `Conv2D` layers with stride 2 and
+    `"same"` padding (one per entry of `filters`), then `Dense` layers of
+    `hidden_units`; the decoder mirrors it with `Conv2DTranspose` layers and
+    a final 3x3 convolution to the image's channels. Each stride halves the
+    height and width, rounding up (30 -> 15 -> 8); on an axis where it
+    rounded up, the mirroring `Conv2DTranspose` has an `output_padding` of 0
+    and returns the odd size (8 -> 15 -> 30), so the decoder's output has
+    the input's shape exactly, with no padded or cropped pixels.
 
     Args:
-        input_shape: `(height, width, channels)`.
+        input_shape: `(height, width, channels)`, any sizes >= 1.
         latent_dim: The number of latent dimensions.
         filters: The filters of each strided convolution of the encoder.
         hidden_units: The widths of the dense layers after the convolutions.
@@ -54,24 +57,20 @@ def build_conv_vae(
     ```python
     vae = keras_vae.build_conv_vae(input_shape=(28, 28, 1), latent_dim=16)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    # Any height, width and channels: 100x75 RGB, decoded at 100x75.
+    rgb = keras_vae.build_conv_vae(input_shape=(100, 75, 3))
+    rgb.decoder.output_shape  # (None, 100, 75, 3)
     ```
     """
-    input_shape = check_int_tuple(input_shape, "input_shape")
+    input_shape = _check_image_shape(input_shape)
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     filters = check_int_tuple(filters, "filters")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
-    stride = 2 ** len(filters)
-    if (
-        len(input_shape) != 3
-        or input_shape[0] % stride
-        or input_shape[1] % stride
-    ):
-        raise ValueError(
-            "Invalid value for argument `input_shape`: expected (height, "
-            f"width, channels) with height and width divisible by {stride} "
-            f"(2 ** len(filters)). Received: input_shape={input_shape}"
-        )
-    height, width, channels = input_shape
+    channels = input_shape[2]
+    # The (height, width) of the image and after each strided convolution.
+    sizes = [input_shape[:2]]
+    for _ in filters:
+        sizes.append(tuple((n + 1) // 2 for n in sizes[-1]))
 
     x = keras.Input(shape=input_shape, name="x")
     h = x
@@ -92,7 +91,7 @@ def build_conv_vae(
     h = concatenate_label(z, z_label)
     for i, units in enumerate(reversed(hidden_units)):
         h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
-    small = (height // stride, width // stride, filters[-1])
+    small = sizes[-1] + (filters[-1],)
     h = keras.layers.Dense(small[0] * small[1] * small[2], "relu")(h)
     h = keras.layers.Reshape(small)(h)
     for i, f in enumerate(reversed(filters)):
@@ -101,6 +100,7 @@ def build_conv_vae(
             3,
             strides=2,
             padding="same",
+            output_padding=_output_padding(sizes[-1 - i], sizes[-2 - i]),
             activation="relu",
             name=f"deconv_{i}",
         )(h)
@@ -117,3 +117,29 @@ def build_conv_vae(
         num_importance_samples=num_importance_samples,
         seed=seed,
     )
+
+
+def _check_image_shape(input_shape):
+    """Returns `input_shape` as `(height, width, channels)`, all >= 1."""
+    try:
+        shape = check_int_tuple(input_shape, "input_shape")
+    except ValueError:
+        shape = ()
+    if len(shape) != 3:
+        raise ValueError(
+            "Invalid value for argument `input_shape`: expected (height, "
+            "width, channels), three integers >= 1. Received: "
+            f"input_shape={input_shape!r}"
+        )
+    return shape
+
+
+def _output_padding(small, large):
+    """The `output_padding` of a stride-2 `"same"` `Conv2DTranspose` from
+    `small` to `large` (height, width), where `small` is `large` halved and
+    rounded up. `None` where both sizes are even: the layer's default, which
+    doubles, as in models built before odd sizes were allowed."""
+    if all(n == 2 * m for m, n in zip(small, large)):
+        return None
+    # "same" with an output padding gives 2 * m - 1 + padding.
+    return tuple(n - 2 * m + 1 for m, n in zip(small, large))

@@ -70,6 +70,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     ```
     """
 
+    # Built for `steps_per_execution > 1`: `VAE.fit` keeps the fast path.
+    batch_hooks_per_execution = True
+
     def __init__(
         self,
         backup_dir,

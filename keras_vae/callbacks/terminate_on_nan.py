@@ -33,6 +33,9 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
     ```
     """
 
+    # Built for `steps_per_execution > 1`: `VAE.fit` keeps the fast path.
+    batch_hooks_per_execution = True
+
     def __init__(self, raise_error=True):
         if not isinstance(raise_error, bool):
             raise ValueError(

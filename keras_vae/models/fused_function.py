@@ -111,6 +111,7 @@ class FusedFunction:
             self.steps_run += more
         return logs
 
+
 def _stackable(spec):
     return (
         isinstance(spec, tf.TensorSpec)

@@ -1,5 +1,7 @@
+import contextlib
 import copy
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -8,12 +10,15 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae import likelihoods
+from keras_vae.callbacks.progbar_logger import ProgbarLogger
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import replica_normal
 from keras_vae.models.array_dataset import ArrayDataset
 from keras_vae.models.array_dataset import is_array_input
-from keras_vae.models.fused_train_function import make_fused_train_function
+from keras_vae.models.fused_function import FusedFunction
+from keras_vae.models.steps_per_execution import exact_steps_per_execution
+from keras_vae.models.steps_per_execution import needs_every_batch
 from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_fit_arguments
 from keras_vae.utils.argument_checks import check_non_negative_float
@@ -159,17 +164,62 @@ class VAE(keras.Model):
         return tuple(self.encoder.inputs[0].shape[1:])
 
     @property
+    def mean_encoder(self):
+        """The encoder as a `keras.Model` from its inputs to `z_mean`,
+        without the `KLDivergenceLayer`: the one to reuse in another model
+        (say, a classifier on `z_mean`).
+
+        `vae.encoder` itself adds the VAE's KL term with `add_loss` wherever
+        it is called, so a model built on it would train on that KL too.
+        This model shares the encoder's layers and weights (training it
+        changes the VAE's encoder; set `trainable = False` on it to freeze
+        them) and adds no loss. Each access builds a new view.
+
+        Example:
+
+        ```python
+        features = vae.mean_encoder
+        features.trainable = False
+        logits = keras.layers.Dense(10)(features.output)
+        classifier = keras.Model(features.inputs, logits)
+        ```
+        """
+        layers = self.kl_layers
+        if len(layers) != 1 or not hasattr(self.encoder, "inputs"):
+            raise ValueError(
+                "`mean_encoder` needs a functional encoder with one "
+                "`KLDivergenceLayer` applied to `[z_mean, z_log_var]`. "
+                f"Received: an encoder with {len(layers)} such layers"
+            )
+        z_mean = layers[0].input[0]
+        return keras.Model(
+            self.encoder.inputs, z_mean, name=f"{self.encoder.name}_mean"
+        )
+
+    @property
     def kl_layers(self):
         """The `KLDivergenceLayer`s of the encoder (set `.beta` on them)."""
         return _kl_layers(self.encoder)
 
     @property
-    def metrics(self):
+    def _trackers(self):
         return [
             self.loss_tracker,
             self.reconstruction_loss_tracker,
             self.kl_loss_tracker,
         ]
+
+    @property
+    def metrics(self):
+        # The three trackers, then the metrics given to `compile`; Keras's
+        # own "loss" tracker stays out (this model tracks its loss itself).
+        trackers = self._trackers
+        others = [
+            m
+            for m in super().metrics
+            if m.name != "loss" and all(m is not t for t in trackers)
+        ]
+        return trackers + others
 
     def compile(
         self,
@@ -179,6 +229,11 @@ class VAE(keras.Model):
         jit_compile=None,
         **kwargs,
     ):
+        # What the user asked for; `None` where our defaults apply.
+        self._compile_arguments = {
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
         if steps_per_execution is None:
             # Keras's multi-step function fails under a strategy
             # (keras-team/keras#19246): one step per execution there.
@@ -226,6 +281,14 @@ class VAE(keras.Model):
             or tf.distribute.has_strategy()
         )
 
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config:
+            # Saved as the user gave them, so a model reloaded on another
+            # machine (say, with a GPU) takes the defaults of that machine.
+            config.update(self._compile_arguments)
+        return config
+
     def compile_from_config(self, config):
         # What Keras does for a model whose `compile` is its own: rebuild
         # the arguments `compile` recorded (the optimizer included).
@@ -237,10 +300,55 @@ class VAE(keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         super().make_train_function(force=force)
-        one_device = not self._has_strategy()
-        if self.steps_per_execution > 1 and one_device and not self.run_eagerly:
-            self.train_function = make_fused_train_function(self)
+        if self._fuses_steps():
+            self.train_function = FusedFunction(
+                self, self.train_step, self.train_function
+            )
         return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
+        super().make_test_function(force=force)
+        if self._fuses_steps():
+            self.test_function = FusedFunction(
+                self, self.test_step, self.test_function
+            )
+        return self.test_function
+
+    def _fuses_steps(self):
+        return (
+            self.steps_per_execution > 1
+            and not self._has_strategy()
+            and not self.run_eagerly
+        )
+
+    @contextlib.contextmanager
+    def _steps_per_execution_of(self, callbacks, *counts):
+        """Runs a `fit`, `evaluate` or `predict` with as many steps per
+        execution as keep it exact: one when a callback must see every
+        batch (unless the user chose `steps_per_execution`), and a divisor
+        of any step counts asked."""
+        compiled = self.steps_per_execution
+        steps = compiled
+        if self._compile_arguments["steps_per_execution"] is None and any(
+            map(needs_every_batch, _callback_list(callbacks))
+        ):
+            steps = 1
+        steps = exact_steps_per_execution(steps, *counts)
+        if steps != compiled:
+            self._set_steps_per_execution(steps)
+        try:
+            yield
+        finally:
+            if steps != compiled:
+                self._set_steps_per_execution(compiled)
+
+    def _set_steps_per_execution(self, steps):
+        self.steps_per_execution = steps
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
 
     def set_kl_warmup(self, warmup_steps, start_beta=0.0, target_beta=1.0):
         """Schedules `beta = start + (target - start) * min(1, step /
@@ -388,8 +496,14 @@ class VAE(keras.Model):
             # batch mean by its share of the global batch.
             share = _replica_share(self._data(inputs))
             scaled_loss = self.optimizer.scale_loss(loss * share)
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        if self.trainable_weights:
+            gradients = tape.gradient(scaled_loss, self.trainable_weights)
+            self.optimizer.apply_gradients(
+                zip(gradients, self.trainable_weights)
+            )
+        else:
+            warnings.warn("The model does not have any trainable weights.")
+        self._update_compiled_metrics(inputs)
         return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
 
     def test_step(self, data):
@@ -397,7 +511,18 @@ class VAE(keras.Model):
         loss, reconstruction_loss, kl_loss = self.compute_losses(
             inputs, training=False
         )
+        self._update_compiled_metrics(inputs)
         return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
+
+    def _update_compiled_metrics(self, inputs):
+        # The metrics given to `compile` compare `x` with what `predict`
+        # returns: the deterministic reconstruction.
+        if self._compiled_metrics():
+            reconstruction = self(inputs, training=False)
+            self.compute_metrics(inputs, self._data(inputs), reconstruction)
+
+    def _compiled_metrics(self):
+        return self.metrics[len(self._trackers) :]
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -420,7 +545,13 @@ class VAE(keras.Model):
             reconstruction_loss, sample_weight=batch_size
         )
         self.kl_loss_tracker.update_state(kl_loss, sample_weight=batch_size)
-        return _metric_results(self.metrics)
+        results = _metric_results(self._trackers)
+        for metric in self._compiled_metrics():
+            result = metric.result()
+            results.update(
+                result if isinstance(result, dict) else {metric.name: result}
+            )
+        return results
 
     def fit(self, x=None, y=None, *args, **kwargs):
         # Keras drops `sample_weight` from the batches when `y` is None, so
@@ -428,10 +559,12 @@ class VAE(keras.Model):
         _check_sample_weight_absent(kwargs.get("sample_weight"))
         arguments = fit_arguments(args, kwargs)
         check_fit_arguments(arguments)
+        _check_class_weight_absent(arguments.get("class_weight"))
+        x = _single_input(x)
         self._check_inputs(x, y, arguments.get("validation_data"))
-        arguments["callbacks"] = with_terminate_on_nan(
-            arguments.get("callbacks")
-        )
+        callbacks = with_terminate_on_nan(arguments.get("callbacks"))
+        callbacks = _with_progbar(callbacks, arguments.get("verbose", "auto"))
+        arguments["callbacks"] = callbacks
         if self._use_array_dataset(x, y, arguments):
             # The batches Keras would make of the arrays, in the same order,
             # without tf.data's autotuner (see `ArrayDataset`).
@@ -440,7 +573,12 @@ class VAE(keras.Model):
                 batch_size=arguments.pop("batch_size", None) or 32,
                 shuffle=arguments.pop("shuffle", True),
             )
-        return super().fit(x, y, **arguments)
+        with self._steps_per_execution_of(
+            callbacks,
+            arguments.get("steps_per_epoch"),
+            arguments.get("validation_steps"),
+        ):
+            return super().fit(x, y, **arguments)
 
     def _use_array_dataset(self, x, y, arguments):
         # Only where Keras would make the same dataset of the arrays: one
@@ -454,10 +592,76 @@ class VAE(keras.Model):
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        if kwargs.get("_use_cached_eval_dataset"):
+            # The validation of `fit`, whose data and callbacks `fit` set.
+            return super().evaluate(x, y, *args, **kwargs)
         _check_sample_weight_absent(kwargs.get("sample_weight"))
-        check_fit_arguments({"batch_size": args[0] if args else None, **kwargs})
+        arguments = dict(zip(_EVALUATE_ARGUMENTS, args), **kwargs)
+        check_fit_arguments(arguments)
+        x = _single_input(x)
         self._check_inputs(x, y)
-        return super().evaluate(x, y, *args, **kwargs)
+        arguments["callbacks"] = _with_progbar(
+            arguments.get("callbacks"), arguments.get("verbose", "auto")
+        )
+        with self._steps_per_execution_of((), arguments.get("steps")):
+            return super().evaluate(x, y, **arguments)
+
+    def predict(self, x, *args, **kwargs):
+        arguments = dict(zip(_PREDICT_ARGUMENTS, args), **kwargs)
+        check_fit_arguments(arguments)
+        x = _single_input(x)
+        arguments["callbacks"] = _with_progbar(
+            arguments.get("callbacks"), arguments.get("verbose", "auto")
+        )
+        with self._steps_per_execution_of((), arguments.get("steps")):
+            return super().predict(x, **arguments)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, **kwargs):
+        _check_class_weight_absent(kwargs.get("class_weight"))
+        _check_sample_weight_absent(sample_weight)
+        x = _single_input(x)
+        self._check_inputs(x, y)
+        return super().train_on_batch(x, y, **kwargs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, **kwargs):
+        _check_sample_weight_absent(sample_weight)
+        x = _single_input(x)
+        self._check_inputs(x, y)
+        return super().test_on_batch(x, y, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        # The reconstruction has the shape of `x` (the first input).
+        if isinstance(input_shape, (list, tuple)) and isinstance(
+            input_shape[0], (list, tuple)
+        ):
+            input_shape = input_shape[0]
+        return tuple(input_shape)
+
+    def save(self, filepath, *args, **kwargs):
+        if str(filepath).endswith((".h5", ".hdf5")):
+            raise ValueError(
+                "A VAE saves to the native Keras format only: Keras's "
+                "legacy HDF5 format cannot rebuild its encoder, decoder and "
+                "likelihood, so the file would not load. Use a `.keras` "
+                "file (or `save_weights('….weights.h5')` for the weights). "
+                f"Received: filepath={str(filepath)!r}"
+            )
+        return super().save(filepath, *args, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", **kwargs):
+        # Keras reads the input signature of a subclassed model from its
+        # first call; a VAE knows it from its encoder (and it may never
+        # have been called itself: `fit` calls the encoder and decoder).
+        if kwargs.get("input_signature") is None:
+            kwargs["input_signature"] = self._input_signature()
+        return super().export(filepath, format=format, **kwargs)
+
+    def _input_signature(self):
+        return [
+            keras.InputSpec(
+                shape=(None,) + tuple(self.data_shape), dtype="float32"
+            )
+        ]
 
     def _check_inputs(self, x, y, validation_data=None):
         data_checks.check_labels_absent(y)
@@ -564,6 +768,51 @@ class VAE(keras.Model):
         for key in ("encoder", "decoder", "likelihood"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+# The positional arguments of `keras.Model.evaluate` and `predict` after
+# `x` (and `y`).
+_EVALUATE_ARGUMENTS = ("batch_size", "verbose", "sample_weight", "steps")
+_PREDICT_ARGUMENTS = ("batch_size", "verbose", "steps", "callbacks")
+
+
+def _single_input(x):
+    """`x` of a one-element list or tuple, as Keras reads the inputs of a
+    model with one input."""
+    if (
+        isinstance(x, (list, tuple))
+        and len(x) == 1
+        and isinstance(x[0], (np.ndarray, tf.Tensor))
+    ):
+        return x[0]
+    return x
+
+
+def _callback_list(callbacks):
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return callbacks.callbacks
+    return list(callbacks or [])
+
+
+def _with_progbar(callbacks, verbose):
+    """`callbacks` with keras-vae's `ProgbarLogger` where Keras would add
+    its own (its count stays exact under `steps_per_execution`)."""
+    if isinstance(callbacks, keras.callbacks.CallbackList) or verbose == 0:
+        return callbacks
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+        callbacks.append(ProgbarLogger())
+    return callbacks
+
+
+def _check_class_weight_absent(class_weight):
+    if class_weight is not None:
+        raise ValueError(
+            "A VAE has no classes to weight: it learns from `x` alone, so "
+            "`class_weight` would be silently ignored. Leave it out (to "
+            "weight examples, resample the data). "
+            f"Received: class_weight={class_weight!r}"
+        )
 
 
 def _replica_share(x):

@@ -30,6 +30,13 @@ def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
     if isinstance(x, tf.data.Dataset):
         _check_dataset(x, expected_shape, likelihood, name, labels_allowed)
         return x
+    if isinstance(x, dict):
+        raise ValueError(
+            f"`{name}` must be an array (or a dataset of arrays) of examples; "
+            "a VAE has one input, so it takes no dict of named inputs. Pass "
+            f"the array itself, e.g. `{name}[{_first_key(x)!r}]`. Received: "
+            f"{name}=a dict with keys {sorted(map(str, x))}"
+        )
     if not isinstance(x, (np.ndarray, np.generic, tf.Tensor, list, float, int)):
         return x  # Generators and PyDatasets are checked by Keras as they run.
     array = _as_array(x, name)
@@ -60,10 +67,7 @@ def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
 def _check_shape(shape, expected_shape, name):
     shape = tuple(shape)
     expected = tuple(expected_shape)
-    ok = len(shape) == len(expected) + 1 and all(
-        e is None or s is None or s == e for s, e in zip(shape[1:], expected)
-    )
-    if ok:
+    if len(shape) == len(expected) + 1 and _matches(shape[1:], expected):
         return
     hint = ""
     if shape[1:] + (1,) == expected:
@@ -81,6 +85,14 @@ def _check_dataset(dataset, expected_shape, likelihood, name, labels_allowed):
             f"or evaluate on. Received: {name}.cardinality()=0"
         )
     spec = dataset.element_spec
+    if isinstance(spec, dict):
+        raise ValueError(
+            f"`{name}` must yield batches of examples (or `(x,)` tuples); "
+            "a VAE has one input, so it takes no dict of named inputs. Map "
+            f"the dataset to the array, e.g. `{name}.map(lambda d: "
+            f"d[{_first_key(spec)!r}])`. Received: a dataset of dicts with "
+            f"keys {sorted(map(str, spec))}"
+        )
     if isinstance(spec, (tuple, list)):
         if not labels_allowed:
             for extra in spec[1:]:
@@ -93,8 +105,27 @@ def _check_dataset(dataset, expected_shape, likelihood, name, labels_allowed):
             f"`{name}` must yield numbers. Received: dtype={spec.dtype.name}"
         )
     likelihood.check_dtype(spec.dtype.as_numpy_dtype, name)
-    if spec.shape.rank is not None:
-        _check_shape(spec.shape.as_list(), expected_shape, f"{name} batches")
+    if spec.shape.rank is None:
+        return
+    shape = tuple(spec.shape.as_list())
+    expected = tuple(expected_shape)
+    if len(shape) == len(expected) and _matches(shape, expected):
+        raise ValueError(
+            f"`{name}` yields single examples of shape {expected}, not "
+            f"batches: batch it first, e.g. `{name}.batch(32)`. Received: "
+            f"element shape {shape}"
+        )
+    _check_shape(shape, expected, f"{name} batches")
+
+
+def _matches(shape, expected):
+    return all(
+        e is None or s is None or s == e for s, e in zip(shape, expected)
+    )
+
+
+def _first_key(mapping):
+    return next(iter(mapping), "x")
 
 
 def check_class_labels(y, num_classes, num_examples, name="labels"):

@@ -1,5 +1,6 @@
-"""callbacks.VAETensorBoard: the event files, checkpoint and projector
-files are read back and compared with the model."""
+"""callbacks.VAETensorBoard and `keras-vae train --tensorboard`: the event
+files, checkpoint and projector files are read back and compared with the
+model."""
 
 import glob
 import json
@@ -17,6 +18,8 @@ import keras_vae
 from keras_vae import evaluation
 from keras_vae.callbacks import VAETensorBoard
 from keras_vae.callbacks import vae_tensorboard
+from keras_vae.cli import main
+from keras_vae.datasets import load_mnist
 
 SHAPE = (12, 10, 1)  # Not square: a swapped height and width shows.
 LATENT_DIM = 3
@@ -314,3 +317,37 @@ def test_needs_an_unconditional_vae(tmp_path, vectors):
     labels = np.arange(len(vectors)) % 3
     with pytest.raises(ValueError, match="Received: model=ConditionalVAE"):
         cvae.fit(vectors, labels, callbacks=[callback], verbose=0)
+
+
+def test_cli_tensorboard_writes_loss_curves_and_the_labelled_projector(
+    tmp_path,
+):
+    log_dir = tmp_path / "tb"
+    output_dir = tmp_path / "out"
+    args = [
+        "train",
+        "--dataset=mnist-sample",
+        "--hidden-units=16",
+        "--latent-dim=2",
+        "--epochs=2",
+        "--verbose=0",
+        f"--output-dir={output_dir}",
+        f"--tensorboard={log_dir}",
+    ]
+    assert main(args) == 0
+    assert sorted(os.listdir(log_dir)) == ["train", "vae", "validation"]
+    with open(output_dir / "mnist_sample_vae_metrics.json") as f:
+        history = json.load(f)["history"]
+    for run, prefix in (("train", ""), ("validation", "val_")):
+        steps = read_events(log_dir / run)["epoch_loss"]
+        np.testing.assert_allclose(
+            [steps[e][1] for e in (0, 1)], history[prefix + "loss"], rtol=1e-6
+        )
+    events = read_events(log_dir / "vae")
+    assert sorted(events["reconstructions"]) == [0, 1]
+    assert sorted(events["kl_per_dimension/z_1"]) == [0, 1]
+    # The whole test set, with the dataset's labels.
+    _, (x_test, y_test) = load_mnist(embedded=True)
+    vae = keras_vae.load_vae(output_dir / "mnist_sample_vae.keras")
+    z_mean, _ = vae.encode(x_test)
+    check_projector(log_dir / "vae", z_mean, y_test, x_test)

@@ -304,6 +304,16 @@ def test_invalid_data(tmp_path):
     VAETensorBoard(many, tmp_path, num_embedded=6561)  # 81 columns fit.
 
 
+def test_data_of_another_shape_fails_before_training(tmp_path, x):
+    vae = small_vae((8,))
+    callback = VAETensorBoard(x, tmp_path)
+    message = r"shape \(8,\)\. Received: x.shape=\(40, 12, 10, 1\)"
+    with pytest.raises(ValueError, match=message):
+        vae.fit(x.reshape(40, -1)[:, :8], callbacks=[callback], verbose=0)
+    assert int(vae.optimizer.iterations) == 0
+    assert not (tmp_path / "vae").exists()
+
+
 def test_needs_an_unconditional_vae(tmp_path, vectors):
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8)])
     model.compile(optimizer="sgd", loss="mse")

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
+from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.atomic import atomic_path
 
@@ -141,6 +142,10 @@ class VAETensorBoard(keras.callbacks.Callback):
                 "encodes `x` without labels). Received: "
                 f"model={type(self.model).__name__}"
             )
+        # Before the first epoch, not after it.
+        data_checks.check_data(
+            self.x, self.model.data_shape, self.model.likelihood, "x"
+        )
         self._writer = tf.summary.create_file_writer(self.run_dir)
         if self.write_graph:
             with _recording(self._writer):

@@ -4,5 +4,12 @@ from keras_vae.callbacks.backup_and_restore import BackupAndRestore
 from keras_vae.callbacks.image_snapshots import ImageSnapshots
 from keras_vae.callbacks.kl_warmup import KLWarmup
 from keras_vae.callbacks.terminate_on_nan import TerminateOnNaN
+from keras_vae.callbacks.vae_tensorboard import VAETensorBoard
 
-__all__ = ["BackupAndRestore", "ImageSnapshots", "KLWarmup", "TerminateOnNaN"]
+__all__ = [
+    "BackupAndRestore",
+    "ImageSnapshots",
+    "KLWarmup",
+    "TerminateOnNaN",
+    "VAETensorBoard",
+]

@@ -121,6 +121,17 @@ def add_parser(subparsers):
         "backup is deleted when training completes.",
     )
     parser.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        default=None,
+        help="Write TensorBoard logs here: the loss curves "
+        "(keras.callbacks.TensorBoard, runs train/ and validation/), and "
+        "prior samples, reconstructions, KL per latent dimension, active "
+        "units, and the test set's latent means with their labels for the "
+        "Embedding Projector (keras_vae.callbacks.VAETensorBoard, run vae/). "
+        "View with `tensorboard --logdir DIR`.",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="Replace existing files."
     )
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
@@ -133,6 +144,7 @@ def run(args):
     import keras_vae
     from keras_vae.callbacks import BackupAndRestore
     from keras_vae.callbacks import KLWarmup
+    from keras_vae.callbacks import VAETensorBoard
     from keras_vae.datasets import binarize
     from keras_vae.datasets import dynamic_binarization
     from keras_vae.plotting import save_samples_and_reconstructions
@@ -163,7 +175,7 @@ def run(args):
                 )
 
     keras.utils.set_random_seed(args.seed)
-    (x_train, _), (x_test, _) = load_dataset(args.dataset, args.data_path)
+    (x_train, _), (x_test, y_test) = load_dataset(args.dataset, args.data_path)
     train_data = x_train
     if args.binarize != "none":
         x_test = binarize(x_test, seed=1234)
@@ -201,6 +213,11 @@ def run(args):
         )
     if args.backup_dir:
         callbacks.append(BackupAndRestore(args.backup_dir))
+    if args.tensorboard and chief:
+        callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
+        callbacks.append(
+            VAETensorBoard(x_test, args.tensorboard, labels=y_test)
+        )
     start = time.perf_counter()
     history = vae.fit(
         train_data,

@@ -1,0 +1,309 @@
+import contextlib
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_vae.evaluation.latent_statistics import active_units
+from keras_vae.evaluation.latent_statistics import kl_per_dimension
+from keras_vae.utils import data_checks
+from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.atomic import atomic_path
+
+#: The subdirectory of `log_dir` this callback writes: its TensorBoard run.
+RUN_NAME = "vae"
+#: The checkpoint key of the embedded latent means.
+EMBEDDING_TENSOR_NAME = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+#: The largest width and height of a sprite TensorBoard's projector shows.
+MAX_SPRITE_SIZE = 8192
+_GRID_COLUMNS = 8
+
+
+class VAETensorBoard(keras.callbacks.Callback):
+    """Shows a VAE's pictures, latent statistics and latent space in
+    TensorBoard.
+
+    It writes into the run `log_dir/vae`, beside the `train` and
+    `validation` runs of `keras.callbacks.TensorBoard` (use both: that one
+    draws the loss curves). Every `every_n_epochs` epochs, at the epoch's
+    step (Keras's epoch scalars use the same steps):
+
+    - images, if `x` holds images (`(height, width)` or
+      `(height, width, channels)` with 1, 3 or 4 channels): `prior_samples`,
+      a grid of `num_samples` decoded prior draws (the same draws every
+      time), and `reconstructions`, the first `num_pairs` examples of `x`,
+      each above its reconstruction. For other data (flat vectors) no
+      images are written; everything else is;
+    - scalars: `active_units`, the number of latent dimensions in use, and
+      `kl_per_dimension/z_<i>`, each dimension's KL in nats, over all of
+      `x` (`keras_vae.evaluation.active_units` and `kl_per_dimension`).
+
+    When training starts it writes the encoder and decoder as conceptual
+    graphs (tags `encoder`, `decoder`; Keras's callback draws none for a
+    VAE). When training ends it writes the posterior means of the first
+    `num_embedded` examples of `x` for the Embedding Projector: a
+    checkpoint of an `embedding` variable in `vae/embedding/`, the labels
+    in `metadata.tsv`, the images in `sprite.png` (image data only) and
+    `projector_config.pbtxt`. The old configuration is removed first, each
+    file is written to a temporary name and renamed into place, and the
+    new configuration comes last: TensorBoard never reads a half-written
+    projector, nor one that mixes two runs' files.
+
+    Args:
+        x: The data to picture and embed, usually the validation set, of
+            the model's example shape.
+        log_dir: The TensorBoard log directory (that of
+            `keras.callbacks.TensorBoard`).
+        labels: One label per example of `x` (class indices or names), the
+            projector's metadata; `None` writes no metadata.
+        every_n_epochs: How often to write images and scalars. Defaults
+            to `1`.
+        num_samples: How many prior samples to show. Defaults to `64`.
+        num_pairs: How many originals and reconstructions to show.
+            Defaults to `16`.
+        num_embedded: How many examples of `x` to embed (the first ones);
+            `None` (the default) embeds all of them. With images, the sprite of
+            `ceil(sqrt(num_embedded))` columns must fit in 8192 pixels.
+        seed: The seed of the prior samples. Defaults to `0`.
+        write_graph: Whether to write the encoder and decoder graphs.
+            Defaults to `True`.
+
+    Example:
+
+    ```python
+    callbacks = [
+        keras.callbacks.TensorBoard("logs"),
+        keras_vae.callbacks.VAETensorBoard(x_test, "logs", labels=y_test),
+    ]
+    vae.fit(x_train, epochs=10, validation_data=x_test, callbacks=callbacks)
+    # tensorboard --logdir logs
+    ```
+    """
+
+    def __init__(
+        self,
+        x,
+        log_dir,
+        labels=None,
+        every_n_epochs=1,
+        num_samples=64,
+        num_pairs=16,
+        num_embedded=None,
+        seed=0,
+        write_graph=True,
+    ):
+        super().__init__()
+        x = np.asarray(x)
+        if x.ndim < 2 or not len(x):
+            raise ValueError(
+                "Invalid value for argument `x`: expected a non-empty array "
+                f"of examples. Received: x.shape={x.shape}"
+            )
+        self.x = x
+        self.log_dir = os.fspath(log_dir)
+        self.every_n_epochs = check_positive_int(
+            every_n_epochs, "every_n_epochs"
+        )
+        self.num_samples = check_positive_int(num_samples, "num_samples")
+        self.num_pairs = check_positive_int(num_pairs, "num_pairs")
+        if num_embedded is None:
+            num_embedded = len(x)
+        self.num_embedded = min(
+            check_positive_int(num_embedded, "num_embedded"), len(x)
+        )
+        self.labels = _check_labels(labels, len(x))
+        self.seed = seed
+        self.write_graph = bool(write_graph)
+        self.run_dir = os.path.join(self.log_dir, RUN_NAME)
+        self.images = _is_image_shape(x.shape[1:])
+        if self.images:
+            columns = _sprite_columns(self.num_embedded)
+            if columns * max(x.shape[1:3]) > MAX_SPRITE_SIZE:
+                raise ValueError(
+                    "Invalid value for argument `num_embedded`: the sprite "
+                    f"of {columns} columns of {x.shape[1]}x{x.shape[2]} "
+                    f"images is over {MAX_SPRITE_SIZE} pixels wide. "
+                    f"Received: num_embedded={num_embedded}"
+                )
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        # Imported here: the models import this package.
+        from keras_vae.models import VAE
+        from keras_vae.models import ConditionalVAE
+
+        if not isinstance(self.model, VAE) or isinstance(
+            self.model, ConditionalVAE
+        ):
+            raise ValueError(
+                "VAETensorBoard needs an unconditional keras_vae.VAE (it "
+                "encodes `x` without labels). Received: "
+                f"model={type(self.model).__name__}"
+            )
+        # Before the first epoch, not after it.
+        data_checks.check_data(
+            self.x, self.model.data_shape, self.model.likelihood, "x"
+        )
+        self._writer = tf.summary.create_file_writer(self.run_dir)
+        if self.write_graph:
+            with _recording(self._writer):
+                _write_conceptual_graph("encoder", self.model.encoder)
+                _write_conceptual_graph("decoder", self.model.decoder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        with _recording(self._writer):
+            if self.images:
+                for name, grid in self._image_grids().items():
+                    tf.summary.image(name, grid[None], step=epoch)
+            count, _ = active_units(self.model, self.x)
+            tf.summary.scalar("active_units", count, step=epoch)
+            kl = kl_per_dimension(self.model, self.x)
+            digits = len(str(len(kl) - 1))
+            for i, value in enumerate(kl):
+                tag = f"kl_per_dimension/z_{i:0{digits}d}"
+                tf.summary.scalar(tag, value, step=epoch)
+
+    def on_train_end(self, logs=None):
+        try:
+            self._write_projector()
+        finally:
+            self._writer.close()
+
+    def _image_grids(self):
+        from keras_vae.plotting import image_grid
+
+        samples = self.model.sample(self.num_samples, seed=self.seed)
+        originals = self.x[: self.num_pairs].astype("float32")
+        reconstructions = self.model.reconstruct(originals)
+        columns = min(_GRID_COLUMNS, self.num_pairs, len(originals))
+        pairs = _interleave_rows(originals, reconstructions, columns)
+        grids = {
+            "prior_samples": image_grid(samples, _GRID_COLUMNS),
+            "reconstructions": image_grid(pairs, columns),
+        }
+        return {
+            name: (grid[..., None] if grid.ndim == 2 else grid).astype(
+                "float32"
+            )
+            for name, grid in grids.items()
+        }
+
+    def _write_projector(self):
+        from google.protobuf import text_format
+        from tensorboard.plugins import projector
+
+        x = self.x[: self.num_embedded]
+        z_mean, _ = self.model.encode(x)
+        z_mean = z_mean.reshape(len(z_mean), -1).astype("float32")
+        # No configuration while the files change: TensorBoard sees either
+        # none or one whose files are all complete and of this run.
+        config_path = os.path.join(self.run_dir, "projector_config.pbtxt")
+        if os.path.exists(config_path):
+            os.remove(config_path)
+        config = projector.ProjectorConfig()
+        embedding = config.embeddings.add()
+        embedding.tensor_name = EMBEDDING_TENSOR_NAME
+        with atomic_path(
+            os.path.join(self.run_dir, "embedding"), overwrite=True, is_dir=True
+        ) as temp:
+            os.makedirs(temp)
+            checkpoint = tf.train.Checkpoint(embedding=tf.Variable(z_mean))
+            checkpoint.write(os.path.join(temp, "embedding.ckpt"))
+        if self.labels is not None:
+            embedding.metadata_path = "metadata.tsv"
+            labels = self.labels[: len(x)]
+            rows = [f"{label}\t{i}\n" for i, label in enumerate(labels)]
+            text = "label\tindex\n" + "".join(rows)
+            self._write_file("metadata.tsv", text.encode())
+        if self.images:
+            from keras_vae.plotting import image_grid
+
+            # A square of thumbnails, row by row, as the projector reads it.
+            columns = _sprite_columns(len(x))
+            height, width = x.shape[1:3]
+            sprite = image_grid(x, columns)
+            missing_rows = columns * height - sprite.shape[0]
+            pad = [(0, missing_rows)] + [(0, 0)] * (sprite.ndim - 1)
+            sprite = np.pad(sprite, pad, constant_values=1.0)
+            self._write_file("sprite.png", _encode_png(sprite))
+            embedding.sprite.image_path = "sprite.png"
+            embedding.sprite.single_image_dim.extend([width, height])
+        # TensorBoard finds the checkpoint through this file, relative to
+        # the run, so a log directory can be moved.
+        state = 'model_checkpoint_path: "embedding/embedding.ckpt"\n'
+        self._write_file("checkpoint", state.encode())
+        self._write_file(
+            "projector_config.pbtxt",
+            text_format.MessageToString(config).encode(),
+        )
+
+    def _write_file(self, name, data):
+        path = os.path.join(self.run_dir, name)
+        with atomic_path(path, overwrite=True) as temp:
+            with open(temp, "wb") as f:
+                f.write(data)
+
+
+@contextlib.contextmanager
+def _recording(writer):
+    """Makes `writer` the default and records, whatever `record_if` another
+    callback has set (Keras's TensorBoard with an integer `update_freq`);
+    flushes, so a running TensorBoard sees the summaries at once."""
+    with writer.as_default(), tf.summary.record_if(True):
+        yield
+    writer.flush()
+
+
+def _check_labels(labels, num_examples):
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != num_examples:
+        raise ValueError(
+            "Invalid value for argument `labels`: expected one label per "
+            f"example of `x`, a 1-D array of length {num_examples}. "
+            f"Received: labels.shape={labels.shape}"
+        )
+    # A tab or line break inside a label would break the TSV.
+    return [" ".join(str(label).split()) for label in labels]
+
+
+def _is_image_shape(shape):
+    return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (1, 3, 4))
+
+
+def _sprite_columns(num_images):
+    return math.isqrt(num_images - 1) + 1
+
+
+def _interleave_rows(originals, reconstructions, columns):
+    """Rows of `columns` originals, each row above its reconstructions;
+    the last row padded with white."""
+    rows = -(-len(originals) // columns)
+    pairs = np.ones((2 * rows * columns,) + originals.shape[1:], "float32")
+    for i in range(len(originals)):
+        row, column = divmod(i, columns)
+        pairs[2 * row * columns + column] = originals[i]
+        pairs[(2 * row + 1) * columns + column] = reconstructions[i]
+    return pairs
+
+
+def _encode_png(grid):
+    pixels = np.round(np.clip(grid, 0.0, 1.0) * 255).astype("uint8")
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    return tf.io.encode_png(pixels).numpy()
+
+
+def _write_conceptual_graph(tag, model):
+    """Writes a functional model's configuration as a summary that
+    TensorBoard's Graphs tab draws as a conceptual graph (what
+    `keras.callbacks.TensorBoard` writes for a `Functional` model only)."""
+    metadata = tf.compat.v1.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "graph_keras_model"
+    metadata.plugin_data.content = b"1"
+    tf.summary.write(tag=tag, tensor=model.to_json(), step=0, metadata=metadata)

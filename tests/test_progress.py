@@ -1,9 +1,13 @@
-"""Long work shows progress: the progress bar of `log_likelihood`."""
+"""Long work shows progress: the progress bar of `log_likelihood` and
+`keras-vae evaluate`."""
 
 import re
 
+import numpy as np
 import pytest
 
+import keras_vae
+from keras_vae.cli import main
 from keras_vae.evaluation import log_likelihood
 
 # Keras's progress bar colours its counts with ANSI escapes.
@@ -41,3 +45,34 @@ def test_verbose_2_prints_one_line_and_0_nothing(tiny_vae, vectors, capsys):
 def test_bad_verbose_raises(tiny_vae, vectors, verbose):
     with pytest.raises(ValueError, match=f"Received: verbose={verbose!r}"):
         log_likelihood(tiny_vae, vectors, num_samples=2, verbose=verbose)
+
+
+# --- The commands, on a barely trained model of MNIST's shape ------------
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    vae = keras_vae.build_mlp_vae(
+        input_shape=(28, 28, 1), latent_dim=2, hidden_units=(16,), seed=0
+    )
+    # One step, so the saved optimizer has its variables.
+    x = np.random.default_rng(0).uniform(size=(16, 28, 28, 1))
+    vae.compile(optimizer="adam")
+    vae.fit(x.astype("float32"), epochs=1, batch_size=16, verbose=0)
+    path = tmp_path_factory.mktemp("model") / "vae.keras"
+    vae.save(path)
+    return str(path)
+
+
+def test_evaluate_shows_the_progress_of_the_log_likelihood(model_path, capsys):
+    args = ["evaluate", model_path, "--dataset", "mnist-sample"]
+    args += ["--limit", "12", "--num-samples", "3"]
+    assert main(args) == 0
+    output = capsys.readouterr().out
+    assert "Estimating log p(x) of 12 test examples with K=3" in output
+    assert counts(output.split("K=3")[1])[-1] == (12, 12)
+    assert main(args + ["--verbose", "0"]) == 0
+    output = capsys.readouterr().out
+    assert "Estimating" not in output
+    assert "12/12" not in ANSI.sub("", output)
+    assert "12 test examples, nats per example" in output

@@ -1,6 +1,8 @@
-"""Long work shows progress: the progress bar of `log_likelihood` and
-`keras-vae evaluate`."""
+"""Long work shows progress, and the commands say what they wrote: the
+progress bar of `log_likelihood` and `keras-vae evaluate`, and the paths
+that `plot` and `export` print."""
 
+import os
 import re
 
 import numpy as np
@@ -76,3 +78,55 @@ def test_evaluate_shows_the_progress_of_the_log_likelihood(model_path, capsys):
     assert "Estimating" not in output
     assert "12/12" not in ANSI.sub("", output)
     assert "12 test examples, nats per example" in output
+
+
+def wrote(output):
+    return [
+        line[len("wrote ") :]
+        for line in output.splitlines()
+        if line.startswith("wrote ")
+    ]
+
+
+def test_plot_prints_each_file_it_wrote_and_no_other(
+    model_path, tmp_path, capsys
+):
+    out = tmp_path / "plots"
+    args = ["plot", model_path, "--dataset", "mnist-sample"]
+    args += ["--output-dir", str(out)]
+    assert main(args) == 0
+    names = ("samples", "latent_map", "manifold", "traversals")
+    paths = [str(out / f"{name}.png") for name in names]
+    assert wrote(capsys.readouterr().out) == paths
+    # The third file is in the way: the first two are written and said,
+    # the third and fourth neither.
+    for path in paths:
+        os.remove(path)
+    (out / "manifold.png").write_bytes(b"mine")
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert wrote(captured.out) == paths[:2]
+    assert "manifold.png" in captured.err
+    assert (out / "manifold.png").read_bytes() == b"mine"
+    assert not os.path.exists(paths[3])
+
+
+def test_export_prints_each_file_it_wrote_and_no_other(
+    model_path, tmp_path, capsys
+):
+    tflite = tmp_path / "decoder.tflite"
+    tflite.write_bytes(b"mine")
+    args = ["export", model_path, "--saved-model", str(tmp_path / "serving")]
+    assert main(args + ["--tflite", str(tflite)]) == 2
+    captured = capsys.readouterr()
+    # The SavedModel comes first and is written; the .tflite is refused.
+    assert wrote(captured.out) == [f"SavedModel {tmp_path / 'serving' / '1'}"]
+    assert os.path.isdir(tmp_path / "serving" / "1")
+    assert "decoder.tflite" in captured.err
+    assert tflite.read_bytes() == b"mine"
+    assert main(args + ["--tflite", str(tflite), "--overwrite"]) == 0
+    assert wrote(capsys.readouterr().out) == [
+        f"SavedModel {tmp_path / 'serving' / '2'}",
+        f"TFLite decoder {tflite}",
+    ]
+    assert tflite.read_bytes() != b"mine"

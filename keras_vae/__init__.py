@@ -1,6 +1,13 @@
 """keras-vae: variational autoencoders that train with `model.fit(x)`."""
 
-import keras
+from keras_vae.cli import quiet as _quiet
+
+# Only when this process is the `keras-vae` program, and before Keras
+# imports TensorFlow: its start-up lines off (keras_vae/cli/quiet.py).
+if _quiet.started_as_program():
+    _quiet.silence_tensorflow_startup()
+
+import keras  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(

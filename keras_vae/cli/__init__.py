@@ -6,6 +6,7 @@ import sys
 from keras_vae.cli import evaluate
 from keras_vae.cli import export
 from keras_vae.cli import plot
+from keras_vae.cli import quiet
 from keras_vae.cli import train
 
 
@@ -13,6 +14,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="keras-vae",
         description="Train and export variational autoencoders.",
+        epilog=(
+            "TensorFlow's start-up lines (oneDNN, CUDA drivers, XLA) are "
+            f"hidden; set {quiet.OPT_IN}=1 to see them. A TF_CPP_MIN_LOG_LEVEL "
+            "that you set is kept (the default here is 1: no INFO lines)."
+        ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in (train, evaluate, plot, export):

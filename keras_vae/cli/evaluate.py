@@ -35,6 +35,14 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="Write the results as JSON here.")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="A progress bar while the log-likelihood is estimated (1), one "
+        "line when it is done (2), or none (0). Default: 1.",
+    )
     parser.set_defaults(run=run)
 
 
@@ -54,8 +62,17 @@ def run(args):
     if args.binarize:
         x_test = binarize(x_test, seed=args.seed)
     elbo = vae.evaluate(x_test, batch_size=256, return_dict=True, verbose=0)
+    if args.verbose:
+        print(
+            f"Estimating log p(x) of {len(x_test)} test examples with "
+            f"K={args.num_samples} importance samples each"
+        )
     log_px = evaluation.log_likelihood(
-        vae, x_test, num_samples=args.num_samples, seed=args.seed
+        vae,
+        x_test,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        verbose=args.verbose,
     )
     nll = float(-np.mean(log_px))
     data_size = math.prod(vae.data_shape)

@@ -36,18 +36,22 @@ def run(args):
         name: os.path.join(out, f"{name}.png")
         for name in ("samples", "latent_map", "manifold", "traversals")
     }
+    # Each path is printed once its file is written, so a failure on the
+    # way reports exactly the files that exist.
     plotting.save_samples_and_reconstructions(
         vae, x_test, paths["samples"], seed=args.seed, overwrite=args.overwrite
     )
+    print(f"wrote {paths['samples']}")
     plotting.save_latent_map(
         vae, x_test, y_test, paths["latent_map"], overwrite=args.overwrite
     )
+    print(f"wrote {paths['latent_map']}")
     plotting.save_manifold(
         vae, paths["manifold"], x=x_test, overwrite=args.overwrite
     )
+    print(f"wrote {paths['manifold']}")
     plotting.save_traversals(
         vae, x_test, paths["traversals"], overwrite=args.overwrite
     )
-    for path in paths.values():
-        print(f"wrote {path}")
+    print(f"wrote {paths['traversals']}")
     return 0

@@ -1,6 +1,7 @@
 import math
 import weakref
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -12,7 +13,13 @@ _COMPILED = weakref.WeakKeyDictionary()
 
 
 def log_likelihood(
-    vae, x, num_samples=5000, batch_size=None, max_elements=2**24, seed=None
+    vae,
+    x,
+    num_samples=5000,
+    batch_size=None,
+    max_elements=2**24,
+    seed=None,
+    verbose="auto",
 ):
     """Estimates `log p(x)` per example by importance sampling, in nats.
 
@@ -33,6 +40,9 @@ def log_likelihood(
         max_elements: The most decoded values (`examples * samples *
             data size`) held at once.
         seed: Optional integer for reproducible estimates.
+        verbose: `"auto"`, 0, 1 or 2, as in `keras.Model.predict`: a
+            progress bar over the examples with its ETA (1, and `"auto"`),
+            one line when done (2), or nothing (0).
 
     Returns:
         A float64 NumPy array of shape `(n,)`: the estimates of `log p(x)`.
@@ -53,6 +63,13 @@ def log_likelihood(
     max_elements = check_positive_int(max_elements, "max_elements")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
+    if verbose == "auto":
+        verbose = 1
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(
+            'Invalid value for argument `verbose`: expected "auto", 0, 1 '
+            f"or 2. Received: verbose={verbose!r}"
+        )
     x = vae._as_float_array(x, "x")
     data_size = math.prod(vae.data_shape)
     # Examples per batch, then samples per chunk, so that one chunk holds at
@@ -72,6 +89,7 @@ def log_likelihood(
     if vae not in _COMPILED:
         _COMPILED[vae] = _log_weights_fn(vae)
     estimate = _COMPILED[vae]
+    progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
     results = []
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start : start + batch_size])
@@ -83,6 +101,7 @@ def log_likelihood(
         log_w = tf.concat(chunks, axis=0)  # (K, batch)
         log_px = tf.reduce_logsumexp(log_w, axis=0) - math.log(num_samples)
         results.append(log_px.numpy())
+        progress.update(start + len(batch))
     return np.concatenate(results)
 
 

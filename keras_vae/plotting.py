@@ -25,6 +25,18 @@ def image_grid(images, columns):
     return np.clip(grid, 0.0, 1.0)
 
 
+def interleave_rows(originals, reconstructions, columns):
+    """Rows of `columns` originals, each row above its reconstructions;
+    the last row padded with white."""
+    rows = -(-len(originals) // columns)
+    pairs = np.ones((2 * rows * columns,) + originals.shape[1:], "float32")
+    for i in range(len(originals)):
+        row, column = divmod(i, columns)
+        pairs[2 * row * columns + column] = originals[i]
+        pairs[(2 * row + 1) * columns + column] = reconstructions[i]
+    return pairs
+
+
 def save_samples_and_reconstructions(
     vae, x, path, num_samples=64, num_pairs=16, seed=0, overwrite=True
 ):
@@ -44,12 +56,7 @@ def save_samples_and_reconstructions(
     samples = vae.sample(num_samples, seed=seed)
     reconstructions = vae.reconstruct(x)
     columns = 8
-    rows = -(-len(x) // columns)
-    pairs = np.ones((2 * rows * columns,) + x.shape[1:], "float32")
-    for i in range(len(x)):
-        r, c = divmod(i, columns)
-        pairs[2 * r * columns + c] = x[i]
-        pairs[(2 * r + 1) * columns + c] = reconstructions[i]
+    pairs = interleave_rows(x, reconstructions, columns)
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.5))
     panels = (
         (samples, f"{num_samples} samples from the prior"),

@@ -175,12 +175,13 @@ class VAETensorBoard(keras.callbacks.Callback):
 
     def _image_grids(self):
         from keras_vae.plotting import image_grid
+        from keras_vae.plotting import interleave_rows
 
         samples = self.model.sample(self.num_samples, seed=self.seed)
         originals = self.x[: self.num_pairs].astype("float32")
         reconstructions = self.model.reconstruct(originals)
         columns = min(_GRID_COLUMNS, self.num_pairs, len(originals))
-        pairs = _interleave_rows(originals, reconstructions, columns)
+        pairs = interleave_rows(originals, reconstructions, columns)
         grids = {
             "prior_samples": image_grid(samples, _GRID_COLUMNS),
             "reconstructions": image_grid(pairs, columns),
@@ -278,18 +279,6 @@ def _is_image_shape(shape):
 
 def _sprite_columns(num_images):
     return math.isqrt(num_images - 1) + 1
-
-
-def _interleave_rows(originals, reconstructions, columns):
-    """Rows of `columns` originals, each row above its reconstructions;
-    the last row padded with white."""
-    rows = -(-len(originals) // columns)
-    pairs = np.ones((2 * rows * columns,) + originals.shape[1:], "float32")
-    for i in range(len(originals)):
-        row, column = divmod(i, columns)
-        pairs[2 * row * columns + column] = originals[i]
-        pairs[(2 * row + 1) * columns + column] = reconstructions[i]
-    return pairs
 
 
 def _encode_png(grid):

@@ -30,6 +30,10 @@ class Bernoulli(keras.layers.Layer):
     #: Whether the decoder output is logits rather than the mean.
     has_logits = True
 
+    #: Whether `p(x|z)` is a density over real values (a preprocessing's
+    #: Jacobian then applies to its log-likelihood).
+    continuous = False
+
     def negative_log_likelihood(self, x, logits):
         x = flatten_examples(ops.cast(x, "float32"))
         logits = flatten_examples(ops.cast(logits, "float32"))

@@ -38,6 +38,10 @@ class Gaussian(keras.layers.Layer):
 
     has_logits = False
 
+    #: Whether `p(x|z)` is a density over real values (a preprocessing's
+    #: Jacobian then applies to its log-likelihood).
+    continuous = True
+
     def __init__(self, scale=None, **kwargs):
         super().__init__(**kwargs)
         if scale is not None:

@@ -62,7 +62,7 @@ class ConditionalVAE(VAE):
         return inputs[0]
 
     def _encoder_inputs(self, inputs):
-        return [inputs[0], inputs[1]]
+        return [self._model_units(inputs[0]), inputs[1]]
 
     def _decoder_inputs(self, z, inputs, repeats=1):
         labels = inputs[1]
@@ -92,7 +92,7 @@ class ConditionalVAE(VAE):
             pairs.append((val_x, val_y, "validation_data", "validation labels"))
         for data, labels, name, labels_name in pairs:
             data_checks.check_data(
-                data, self.data_shape, self.likelihood, name, True
+                data, self.data_shape, self._data_checks, name, True
             )
             if isinstance(data, tf.data.Dataset):
                 continue  # Its labels are checked in the step.

@@ -21,6 +21,7 @@ def build_mlp_vae(
     num_classes=None,
     num_importance_samples=1,
     seed=None,
+    preprocessing=None,
     name="mlp_vae",
 ):
     """Builds a VAE whose encoder and decoder are multilayer perceptrons.
@@ -46,6 +47,11 @@ def build_mlp_vae(
             ELBO, more for the IWAE bound (see `keras_vae.VAE`).
         seed: Optional integer seed of the `Sampling` layer and of the
             importance samples.
+        preprocessing: The units of the data the model takes: `None`
+            (already those of the likelihood, e.g. floats in [0, 1]),
+            `"8bit"` (pixel values 0-255) or an adapted
+            `keras.layers.Normalization` (table rows in their own units).
+            See `keras_vae.VAE`.
         name: The model name.
 
     Returns:
@@ -89,4 +95,5 @@ def build_mlp_vae(
         likelihood=likelihood,
         num_importance_samples=num_importance_samples,
         seed=seed,
+        preprocessing=preprocessing,
     )

@@ -14,6 +14,7 @@ from keras_vae.callbacks.progbar_logger import ProgbarLogger
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.kl_divergence_layer import KLDivergenceLayer
 from keras_vae.layers.sampling import replica_normal
+from keras_vae.models import preprocessing as preprocessing_module
 from keras_vae.models.array_dataset import ArrayDataset
 from keras_vae.models.array_dataset import is_array_input
 from keras_vae.models.fused_function import FusedFunction
@@ -95,6 +96,15 @@ class VAE(keras.Model):
             in the training objective: 1 (the default) gives the ELBO, more
             the IWAE bound.
         seed: Optional integer seed of the importance samples' noise.
+        preprocessing: The units of `x`, mapped inside the model to the
+            units of the encoder and the likelihood: `None` (the data are
+            in those units already, e.g. floats in [0, 1] for Bernoulli),
+            `"8bit"` (pixel values 0-255, uint8 or float: rescaled to
+            [0, 1]), or a `keras.layers.Normalization` adapted on the
+            training rows of a table. With one, every method takes and
+            returns data in its own units (`decode` gives pixel values or
+            table rows back), and a Gaussian likelihood's log-densities
+            include the map's Jacobian, so they are of the data as given.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Example:
@@ -120,6 +130,7 @@ class VAE(keras.Model):
         likelihood="bernoulli",
         num_importance_samples=1,
         seed=None,
+        preprocessing=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -131,6 +142,10 @@ class VAE(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = encoder
         self.decoder = decoder
+        self._preprocessing_argument = preprocessing
+        self.preprocessing = preprocessing_module.get(preprocessing)
+        if self.preprocessing is not None and not self.preprocessing.built:
+            self.preprocessing.build((None,) + self.data_shape)
         self.likelihood = likelihoods.get(likelihood)
         if not self.likelihood.built:
             # A deserialized likelihood was built already from its config.
@@ -390,10 +405,52 @@ class VAE(keras.Model):
         return inputs
 
     def _encoder_inputs(self, inputs):
-        return inputs
+        return self._model_units(inputs)
 
     def _decoder_inputs(self, z, inputs, repeats=1):
         return z
+
+    @property
+    def input_dtype(self):
+        """The dtype of `x` as the model takes it: uint8 for 8-bit pixels,
+        else float32."""
+        if self._preprocessing_argument == preprocessing_module.PIXELS_8BIT:
+            return "uint8"
+        return "float32"
+
+    def _model_units(self, x):
+        """`x` mapped to the units of the encoder and the likelihood."""
+        if self.preprocessing is None:
+            return x
+        return self.preprocessing(ops.cast(x, "float32"))
+
+    def _data_units(self, u):
+        """The inverse of `_model_units`: decoded values in `x`'s units."""
+        if self.preprocessing is None:
+            return u
+        scale, offset = preprocessing_module.affine(self.preprocessing)
+        return (ops.cast(u, "float32") - offset) / scale
+
+    def _negative_log_likelihood(self, x, params):
+        """`-log p(x|z)` per example, of `x` in its own units."""
+        nll = self.likelihood.negative_log_likelihood(
+            self._model_units(x), params
+        )
+        if self.preprocessing is not None and self.likelihood.continuous:
+            # The density of `x` is that of `u = x * scale + offset` times
+            # |du/dx|.
+            nll -= preprocessing_module.log_abs_jacobian(
+                self.preprocessing, self.data_shape
+            )
+        return nll
+
+    @property
+    def _data_checks(self):
+        # What checks the values of `x`: the likelihood, for data in its
+        # units; the preprocessing's own checks for raw data.
+        if self.preprocessing is None:
+            return self.likelihood
+        return preprocessing_module.RawData(self._preprocessing_argument)
 
     def call(self, inputs, training=False):
         z_mean, _, _ = self.encoder(
@@ -402,7 +459,7 @@ class VAE(keras.Model):
         params = self.decoder(
             self._decoder_inputs(z_mean, inputs), training=training
         )
-        return self.likelihood.mean(params)
+        return self._data_units(self.likelihood.mean(params))
 
     def compute_losses(self, inputs, training=False):
         """Returns `(loss, reconstruction_loss, kl_loss)` of one batch: batch
@@ -414,7 +471,7 @@ class VAE(keras.Model):
         params = self.decoder(
             self._decoder_inputs(z, inputs), training=training
         )
-        nll = self.likelihood.negative_log_likelihood(x, params)
+        nll = self._negative_log_likelihood(x, params)
         reconstruction_loss = ops.mean(nll)
         kl_loss = _sum_losses(self.losses)
         return reconstruction_loss + kl_loss, reconstruction_loss, kl_loss
@@ -478,7 +535,7 @@ class VAE(keras.Model):
             self._decoder_inputs(flat_z, inputs, repeats=k), training=training
         )
         tiled_x = ops.tile(x, (k,) + (1,) * len(self.data_shape))
-        log_px_z = -self.likelihood.negative_log_likelihood(tiled_x, params)
+        log_px_z = -self._negative_log_likelihood(tiled_x, params)
         log_px_z = ops.reshape(ops.cast(log_px_z, dtype), (k, -1))
         log_w = log_px_z + prior.log_prob(z) - posterior.log_prob(z)
         if return_log_likelihood:
@@ -519,7 +576,8 @@ class VAE(keras.Model):
         # returns: the deterministic reconstruction.
         if self._compiled_metrics():
             reconstruction = self(inputs, training=False)
-            self.compute_metrics(inputs, self._data(inputs), reconstruction)
+            x = ops.cast(self._data(inputs), "float32")
+            self.compute_metrics(inputs, x, reconstruction)
 
     def _compiled_metrics(self):
         return self.metrics[len(self._trackers) :]
@@ -659,13 +717,13 @@ class VAE(keras.Model):
     def _input_signature(self):
         return [
             keras.InputSpec(
-                shape=(None,) + tuple(self.data_shape), dtype="float32"
+                shape=(None,) + tuple(self.data_shape), dtype=self.input_dtype
             )
         ]
 
     def _check_inputs(self, x, y, validation_data=None):
         data_checks.check_labels_absent(y)
-        data_checks.check_data(x, self.data_shape, self.likelihood, "x")
+        data_checks.check_data(x, self.data_shape, self._data_checks, "x")
         if validation_data is not None:
             val_x, val_y, val_weight = keras.utils.unpack_x_y_sample_weight(
                 validation_data
@@ -673,7 +731,7 @@ class VAE(keras.Model):
             _check_sample_weight_absent(val_weight)
             data_checks.check_labels_absent(val_y, "validation_data labels")
             data_checks.check_data(
-                val_x, self.data_shape, self.likelihood, "validation_data"
+                val_x, self.data_shape, self._data_checks, "validation_data"
             )
 
     def encode(self, x, batch_size=256):
@@ -713,7 +771,7 @@ class VAE(keras.Model):
         def decode_batch(z, *conditions):
             inputs = self._decoder_inputs(z, self._pack((None,) + conditions))
             params = self.decoder(inputs, training=False)
-            return [self.likelihood.mean(params)]
+            return [self._data_units(self.likelihood.mean(params))]
 
         return self._in_batches(decode_batch, (z,) + conditions, batch_size)[0]
 
@@ -735,7 +793,7 @@ class VAE(keras.Model):
 
     def _as_float_array(self, x, name):
         x = np.asarray(x)
-        data_checks.check_data(x, self.data_shape, self.likelihood, name)
+        data_checks.check_data(x, self.data_shape, self._data_checks, name)
         return x.astype("float32", copy=False)
 
     @staticmethod
@@ -759,6 +817,11 @@ class VAE(keras.Model):
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
             "num_importance_samples": self.num_importance_samples,
             "seed": self.seed,
+            "preprocessing": (
+                keras.saving.serialize_keras_object(self.preprocessing)
+                if isinstance(self._preprocessing_argument, keras.layers.Layer)
+                else self._preprocessing_argument
+            ),
         }
 
     @classmethod
@@ -767,6 +830,10 @@ class VAE(keras.Model):
         config = copy.deepcopy(config)
         for key in ("encoder", "decoder", "likelihood"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        if isinstance(config.get("preprocessing"), dict):
+            config["preprocessing"] = keras.saving.deserialize_keras_object(
+                config["preprocessing"]
+            )
         return cls(**config)
 
 

@@ -1,15 +1,19 @@
-"""MNIST and Fashion-MNIST as float32 images in [0, 1]."""
+"""Datasets: MNIST and Fashion-MNIST, and loaders of a user's own data."""
 
 from keras_vae.datasets.binarization import binarize
 from keras_vae.datasets.binarization import dynamic_binarization
+from keras_vae.datasets.image_folder import IMAGE_EXTENSIONS
+from keras_vae.datasets.image_folder import image_folder
 from keras_vae.datasets.mnist import DATA_DIR_ENV
 from keras_vae.datasets.mnist import load_fashion_mnist
 from keras_vae.datasets.mnist import load_mnist
 
 __all__ = [
     "DATA_DIR_ENV",
+    "IMAGE_EXTENSIONS",
     "binarize",
     "dynamic_binarization",
+    "image_folder",
     "load_fashion_mnist",
     "load_mnist",
 ]

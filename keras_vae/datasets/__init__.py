@@ -1,5 +1,6 @@
 """Datasets: MNIST and Fashion-MNIST, and loaders of a user's own data."""
 
+from keras_vae.datasets.arrays import load_arrays
 from keras_vae.datasets.binarization import binarize
 from keras_vae.datasets.binarization import dynamic_binarization
 from keras_vae.datasets.image_folder import IMAGE_EXTENSIONS
@@ -14,6 +15,7 @@ __all__ = [
     "binarize",
     "dynamic_binarization",
     "image_folder",
+    "load_arrays",
     "load_fashion_mnist",
     "load_mnist",
 ]

@@ -8,6 +8,7 @@ from keras_vae.datasets.image_folder import image_folder
 from keras_vae.datasets.mnist import DATA_DIR_ENV
 from keras_vae.datasets.mnist import load_fashion_mnist
 from keras_vae.datasets.mnist import load_mnist
+from keras_vae.datasets.tables import load_csv
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -16,6 +17,7 @@ __all__ = [
     "dynamic_binarization",
     "image_folder",
     "load_arrays",
+    "load_csv",
     "load_fashion_mnist",
     "load_mnist",
 ]

@@ -127,11 +127,14 @@ def test_cifar_split_is_by_file_disjoint_and_fixed_by_seed(cifar):
     assert set(other.file_paths) != set(validation.file_paths)
     zero, none = (
         image_folder(
-            cifar, validation_split=0.2, subset="validation", seed=s,
+            cifar,
+            validation_split=0.2,
+            subset="validation",
+            seed=s,
             image_size=8,
         )
         for s in (0, None)
-    )  # fmt: skip
+    )
     assert zero.file_paths == none.file_paths
 
 
@@ -382,10 +385,13 @@ def test_resize_crop_and_pad(mixed):
     )
     pad = by_name(
         image_folder(
-            folder, image_size=(20, 40), labels=None, shuffle=False,
+            folder,
+            image_size=(20, 40),
+            labels=None,
+            shuffle=False,
             resize="pad",
         )
-    )  # fmt: skip
+    )
     # crop: 100x75 to 40x20 (w x h) keeps the centred 100x50 rows, all of
     # the width: red, green, blue columns in the ratio 12 : 76 : 12.
     wide = crop["wide.png"]

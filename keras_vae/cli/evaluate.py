@@ -3,7 +3,7 @@
 import json
 import math
 
-from keras_vae.cli.train import add_data_arguments
+from keras_vae.cli.data import add_data_arguments
 
 
 def add_parser(subparsers):
@@ -50,13 +50,13 @@ def run(args):
     import numpy as np
 
     from keras_vae import evaluation
-    from keras_vae.cli.train import load_dataset
+    from keras_vae.cli.data import load_data
     from keras_vae.datasets import binarize
     from keras_vae.saving import load_vae
     from keras_vae.utils.atomic import atomic_path
 
     vae = load_vae(args.model)
-    _, (x_test, _) = load_dataset(args.dataset, args.data_path)
+    x_test = load_data(args, test_limit=None, shuffle=False).x_test
     if args.limit is not None:
         x_test = x_test[: args.limit]
     if args.binarize:

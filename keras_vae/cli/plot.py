@@ -2,7 +2,7 @@
 
 import os
 
-from keras_vae.cli.train import add_data_arguments
+from keras_vae.cli.data import add_data_arguments
 
 
 def add_parser(subparsers):
@@ -25,11 +25,12 @@ def add_parser(subparsers):
 
 def run(args):
     from keras_vae import plotting
-    from keras_vae.cli.train import load_dataset
+    from keras_vae.cli.data import load_data
     from keras_vae.saving import load_vae
 
     vae = load_vae(args.model)
-    _, (x_test, y_test) = load_dataset(args.dataset, args.data_path)
+    data = load_data(args, test_limit=None, shuffle=False)
+    x_test, y_test = data.x_test, data.y_test
     x_test, y_test = x_test[:5000], y_test[:5000]
     out = args.output_dir
     paths = {

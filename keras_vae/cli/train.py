@@ -7,36 +7,23 @@ import shutil
 import tempfile
 import time
 
-DATASETS = ("mnist", "mnist-sample", "fashion_mnist")
+from keras_vae.cli.data import add_data_arguments
 
-
-def add_data_arguments(parser, with_model=False):
-    """The arguments that choose the data (and the model file to load)."""
-    if with_model:
-        parser.add_argument(
-            "model", help="A .keras file holding a keras_vae.VAE."
-        )
-    parser.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default="mnist",
-        help="mnist-sample is the 8k/2k subset shipped with the package "
-        "(offline). Default: mnist.",
-    )
-    parser.add_argument(
-        "--data-path",
-        help="A local .npz in the keras.datasets layout (otherwise "
-        "$KERAS_VAE_DATA_DIR, else download).",
-    )
+#: How the metrics file names the units of the model's input.
+INPUT_UNITS = {
+    "8bit": "8-bit pixel values",
+    "table": "table rows in their own units (standardized in the model)",
+    "unit": "values in [0, 1]",
+}
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "train",
-        help="Train a VAE on MNIST or Fashion-MNIST.",
+        help="Train a VAE on a named dataset or your own data.",
         description=(
-            "Train a VAE and write MODEL.keras, metrics.json and samples.png "
-            "into the output directory."
+            "Train a VAE and write MODEL.keras, MODEL_metrics.json and "
+            "MODEL_samples.png into the output directory."
         ),
     )
     add_data_arguments(parser)
@@ -52,7 +39,11 @@ def add_parser(subparsers):
         help="Widths of the hidden dense layers. Default: 400.",
     )
     parser.add_argument(
-        "--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli"
+        "--likelihood",
+        choices=("bernoulli", "gaussian"),
+        default=None,
+        help="Default: bernoulli for images (pixel intensities in [0, 1]), "
+        "gaussian for tables.",
     )
     parser.add_argument("--beta", type=float, default=1.0)
     parser.add_argument(
@@ -110,7 +101,8 @@ def add_parser(subparsers):
     parser.add_argument(
         "--name",
         default=None,
-        help="Base name of the files. Default: '<dataset>_vae'.",
+        help="Base name of the files. Default: '<dataset>_vae', or 'model' "
+        "with --data.",
     )
     parser.add_argument(
         "--backup-dir",
@@ -140,11 +132,13 @@ def add_parser(subparsers):
 
 def run(args):
     import keras
+    import tensorflow as tf
 
     import keras_vae
     from keras_vae.callbacks import BackupAndRestore
     from keras_vae.callbacks import KLWarmup
     from keras_vae.callbacks import VAETensorBoard
+    from keras_vae.cli.data import load_data
     from keras_vae.datasets import binarize
     from keras_vae.datasets import dynamic_binarization
     from keras_vae.plotting import save_samples_and_reconstructions
@@ -160,12 +154,15 @@ def run(args):
     # that all workers sync), but only the chief writes to --output-dir.
     chief = is_chief(strategy)
     output_dir = args.output_dir if chief else tempfile.mkdtemp()
-    name = args.name or f"{args.dataset.replace('-', '_')}_vae"
+    data = load_data(args, batch_size=args.batch_size)
+    name = args.name or data.name
     paths = {
         "model": os.path.join(output_dir, f"{name}.keras"),
         "metrics": os.path.join(output_dir, f"{name}_metrics.json"),
         "png": os.path.join(output_dir, f"{name}_samples.png"),
     }
+    if len(data.input_shape) < 2:  # Table rows: no picture to draw.
+        del paths["png"]
     if not args.overwrite:
         for path in paths.values():
             if os.path.exists(path):
@@ -175,20 +172,30 @@ def run(args):
                 )
 
     keras.utils.set_random_seed(args.seed)
-    (x_train, _), (x_test, y_test) = load_dataset(args.dataset, args.data_path)
-    train_data = x_train
+    train_data, x_test, pictures = data.train, data.validation, data.x_test
+    # Batches come from the data themselves (a streamed folder, dynamic
+    # binarization) or from --batch-size (arrays).
+    streamed = isinstance(train_data, tf.data.Dataset)
+    if args.binarize != "none" and data.kind != "unit":
+        raise ValueError(
+            "--binarize takes images with values in [0, 1] (grey levels as "
+            f"probabilities). Received: {data.kind} data"
+        )
     if args.binarize != "none":
-        x_test = binarize(x_test, seed=1234)
+        x_test = pictures = binarize(x_test, seed=1234)
         if args.binarize == "static":
-            train_data = binarize(x_train, seed=args.seed)
+            train_data = binarize(data.train, seed=args.seed)
         else:
+            streamed = True
             train_data = dynamic_binarization(
-                x_train, args.batch_size, seed=args.seed
+                data.train, args.batch_size, seed=args.seed
             )
-    if args.likelihood == "gaussian":
+    likelihood_name = args.likelihood or (
+        "gaussian" if data.kind == "table" else "bernoulli"
+    )
+    likelihood = likelihood_name
+    if likelihood_name == "gaussian":
         likelihood = keras_vae.likelihoods.Gaussian()
-    else:
-        likelihood = "bernoulli"
     if args.architecture == "conv":
         build = keras_vae.build_conv_vae
     else:
@@ -196,7 +203,7 @@ def run(args):
     scope = strategy.scope() if strategy else contextlib.nullcontext()
     with scope:
         vae = build(
-            x_train.shape[1:],
+            data.input_shape,
             latent_dim=args.latent_dim,
             hidden_units=tuple(args.hidden_units),
             likelihood=likelihood,
@@ -204,6 +211,7 @@ def run(args):
             free_bits=args.free_bits,
             num_importance_samples=args.importance_samples,
             seed=args.seed,
+            preprocessing=preprocessing_for(data),
         )
         vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     callbacks = []
@@ -216,31 +224,37 @@ def run(args):
     if args.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard))
         callbacks.append(
-            VAETensorBoard(x_test, args.tensorboard, labels=y_test)
+            VAETensorBoard(pictures, args.tensorboard, labels=data.y_test)
         )
     start = time.perf_counter()
     history = vae.fit(
         train_data,
         epochs=args.epochs,
-        batch_size=None if args.binarize == "dynamic" else args.batch_size,
+        batch_size=None if streamed else args.batch_size,
         validation_data=x_test,
         callbacks=callbacks,
-        shuffle=args.binarize != "dynamic",
+        shuffle=not streamed,
         verbose=args.verbose,
     )
     seconds = time.perf_counter() - start
     test = vae.evaluate(
-        x_test, batch_size=args.batch_size, return_dict=True, verbose=0
+        x_test,
+        batch_size=None
+        if isinstance(x_test, tf.data.Dataset)
+        else args.batch_size,
+        return_dict=True,
+        verbose=0,
     )
 
     with atomic_path(paths["model"], overwrite=args.overwrite) as temp:
         vae.save(temp)
     metrics = {
-        "dataset": args.dataset,
+        "dataset": args.data or args.dataset or "mnist",
         "architecture": args.architecture,
         "latent_dim": args.latent_dim,
         "hidden_units": list(args.hidden_units),
-        "likelihood": args.likelihood,
+        "likelihood": likelihood_name,
+        "input_units": INPUT_UNITS[data.kind],
         "beta": args.beta,
         "free_bits": args.free_bits,
         "warmup_epochs": args.warmup_epochs,
@@ -252,8 +266,8 @@ def run(args):
         "seed": args.seed,
         "distribute": args.distribute,
         "replicas": strategy.num_replicas_in_sync if strategy else 1,
-        "train_examples": int(len(x_train)),
-        "test_examples": int(len(x_test)),
+        "train_examples": int(data.num_train),
+        "test_examples": len(data.ids),
         "train_seconds": round(seconds, 2),
         "test": {k: float(v) for k, v in test.items()},
         "history": {
@@ -265,9 +279,14 @@ def run(args):
     with atomic_path(paths["metrics"], overwrite=args.overwrite) as temp:
         with open(temp, "w") as f:
             json.dump(metrics, f, indent=2)
-    save_samples_and_reconstructions(
-        vae, x_test, paths["png"], seed=args.seed, overwrite=args.overwrite
-    )
+    if "png" in paths:
+        save_samples_and_reconstructions(
+            vae,
+            pictures,
+            paths["png"],
+            seed=args.seed,
+            overwrite=args.overwrite,
+        )
     print(
         f"test loss {test['loss']:.2f} nats per example "
         f"(reconstruction {test['reconstruction_loss']:.2f}, "
@@ -323,10 +342,15 @@ def is_chief(strategy):
     )
 
 
-def load_dataset(name, path=None):
-    """Returns `(x_train, y_train), (x_test, y_test)` for a CLI name."""
-    from keras_vae import datasets
+def preprocessing_for(data):
+    """The model's input units for the data: 8-bit pixels, tables
+    standardized inside the model, or none for values in [0, 1]."""
+    import keras
 
-    if name == "fashion_mnist":
-        return datasets.load_fashion_mnist(path)
-    return datasets.load_mnist(path, embedded=name == "mnist-sample")
+    if data.kind == "8bit":
+        return "8bit"
+    if data.kind == "table":
+        normalization = keras.layers.Normalization()
+        normalization.adapt(data.train)
+        return normalization
+    return None

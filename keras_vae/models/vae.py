@@ -150,6 +150,16 @@ class VAE(keras.Model):
         if not self.likelihood.built:
             # A deserialized likelihood was built already from its config.
             self.likelihood.build(decoder.output_shape)
+        if isinstance(
+            self.preprocessing, keras.layers.Normalization
+        ) and not getattr(self.likelihood, "continuous", False):
+            raise ValueError(
+                "Standardized data are real values, but this likelihood "
+                "models values in [0, 1]: use `likelihood='gaussian'` for "
+                "tables. Received: likelihood="
+                f"{type(self.likelihood).__name__}, preprocessing="
+                "Normalization"
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(
             name="reconstruction_loss"

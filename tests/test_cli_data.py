@@ -1,0 +1,132 @@
+"""`keras-vae train --data PATH`: a folder of images, a CSV table and an
+.npz of uint8 arrays, each trained end to end into a model on raw inputs."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+from shared_data import extract_cifar
+from shared_data import needs_cifar
+
+from keras_vae.cli import main
+from keras_vae.datasets import load_mnist
+
+FAST = ["--epochs", "1", "--latent-dim", "2", "--hidden-units", "16"]
+
+
+def train(tmp_path, *arguments):
+    out = tmp_path / "run"
+    code = main(["train", *arguments, *FAST, "--output-dir", str(out)])
+    assert code == 0
+    with open(out / "model_metrics.json") as f:
+        return out, json.load(f)
+
+
+@needs_cifar
+def test_an_image_folder_trains_a_model_on_8bit_pixels(tmp_path, capsys):
+    folder = extract_cifar(tmp_path, "train", ["cat", "ship"], 40)
+    out, metrics = train(
+        tmp_path,
+        "--data",
+        str(folder),
+        "--image-size",
+        "16",
+        "--architecture",
+        "conv",
+        "--batch-size",
+        "16",
+    )
+    assert metrics["train_examples"] + metrics["test_examples"] == 80
+    assert metrics["likelihood"] == "bernoulli"
+    assert metrics["input_units"] == "8-bit pixel values"
+    assert os.path.getsize(out / "model_samples.png") > 1000
+    vae = keras.saving.load_model(out / "model.keras")
+    assert vae.input_dtype == "uint8" and vae.data_shape == (16, 16, 3)
+    images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3))
+    decoded = vae.reconstruct(images.astype("uint8"))
+    assert decoded.shape == (4, 16, 16, 3)
+    assert 0 <= decoded.min() and decoded.max() <= 255
+    assert decoded.max() > 1  # Pixel values, not [0, 1].
+    output = capsys.readouterr().out
+    assert f"wrote {out / 'model.keras'}" in output
+
+
+def breast_cancer_csv(path):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    table = sklearn_datasets.load_breast_cancer()
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(table.feature_names)
+        writer.writerows(table.data.tolist())
+    return table.data.astype("float32")
+
+
+def test_a_csv_table_trains_a_model_on_raw_rows(tmp_path, capsys):
+    rows = breast_cancer_csv(tmp_path / "cancer.csv")
+    out, metrics = train(
+        tmp_path, "--data", str(tmp_path / "cancer.csv"), "--batch-size", "32"
+    )
+    assert metrics["likelihood"] == "gaussian"
+    assert metrics["train_examples"] + metrics["test_examples"] == len(rows)
+    assert not (out / "model_samples.png").exists()  # No picture of rows.
+    vae = keras.saving.load_model(out / "model.keras")
+    assert vae.input_dtype == "float32"
+    # The model standardizes inside: its Normalization holds the training
+    # rows' statistics, and decoded rows come back in the table's units.
+    mean = np.asarray(vae.preprocessing.mean).ravel()
+    assert np.all(np.abs(mean - rows.mean(axis=0)) < 0.2 * rows.std(axis=0))
+    decoded = vae.reconstruct(rows[:64])
+    error = np.abs(decoded - rows[:64]).mean(axis=0) / rows.std(axis=0)
+    assert np.all(error < 3)
+    assert decoded[:, 3].mean() > 100  # "mean area", hundreds of units.
+    code = main(
+        ["train", "--data", str(tmp_path / "cancer.csv"), *FAST]
+        + ["--likelihood", "bernoulli", "--output-dir", str(tmp_path / "b")]
+    )
+    assert code == 2
+    assert "likelihood='gaussian'" in capsys.readouterr().err
+
+
+def test_an_npz_of_uint8_images_trains_on_8bit_pixels(tmp_path):
+    (x, y), (x_test, y_test) = load_mnist(embedded=True)
+    to_uint8 = lambda a: np.round(a[:, :, :, 0] * 255).astype("uint8")  # noqa: E731
+    np.savez(
+        tmp_path / "digits.npz",
+        x_train=to_uint8(x[:512])[..., None],
+        y_train=y[:512],
+        x_test=to_uint8(x_test[:128])[..., None],
+        y_test=y_test[:128],
+    )
+    out, metrics = train(tmp_path, "--data", str(tmp_path / "digits.npz"))
+    assert (metrics["train_examples"], metrics["test_examples"]) == (512, 128)
+    assert metrics["input_units"] == "8-bit pixel values"
+    assert keras.saving.load_model(out / "model.keras").input_dtype == "uint8"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--dataset", "mnist-sample", "--data", "x.csv"], "not both"),
+        (["--data", "{folder}", "--image-size", "0"], "--image-size 0"),
+        (["--data", "{csv}", "--binarize", "static"], "--binarize"),
+    ],
+)
+def test_bad_data_arguments(tmp_path, capsys, arguments, message):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    keras.utils.save_img(
+        folder / "a.png", np.zeros((8, 8, 3), "uint8"), scale=False
+    )
+    rows = "".join(f"{i},{2 * i}\n" for i in range(30))
+    (tmp_path / "t.csv").write_text("a,b\n" + rows)
+    arguments = [
+        a.format(folder=folder, csv=tmp_path / "t.csv") for a in arguments
+    ]
+    out = tmp_path / "run"
+    code = main(["train", *arguments, *FAST, "--output-dir", str(out)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

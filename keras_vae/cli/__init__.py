@@ -1,4 +1,4 @@
-"""The `keras-vae` command line: train, evaluate, plot, export."""
+"""The `keras-vae` command line: train, evaluate, plot, score, export."""
 
 import argparse
 import sys
@@ -7,6 +7,7 @@ from keras_vae.cli import evaluate
 from keras_vae.cli import export
 from keras_vae.cli import plot
 from keras_vae.cli import quiet
+from keras_vae.cli import score
 from keras_vae.cli import train
 
 
@@ -21,7 +22,7 @@ def main(argv=None):
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in (train, evaluate, plot, export):
+    for command in (train, evaluate, plot, score, export):
         command.add_parser(subparsers)
     args = parser.parse_args(argv)
     try:

@@ -143,9 +143,9 @@ def image_folder(
         if subset != "both":
             parts = {subset: parts[subset]}
     wanted = np.any(list(parts.values()), axis=0)
-    paths = np.array(
-        [os.path.join(directory, *name.split("/")) for name in files]
-    )
+    # Objects, not fixed-width unicode: the same strings as `file_paths`.
+    paths = np.empty(len(files), dtype=object)
+    paths[:] = [os.path.join(directory, *name.split("/")) for name in files]
     has_bmp = any(name.lower().endswith(".bmp") for name in files)
     decode = _decoder(channels, has_bmp)
     bad = _bad_files(paths[wanted], decode)
@@ -153,7 +153,7 @@ def image_folder(
         _report_bad_files(
             directory, files, paths, bad, wanted, decode, skip_bad_files
         )
-    good = ~np.isin(paths, list(bad))
+    good = np.array([path not in bad for path in paths], dtype=bool)
 
     datasets = []
     for name, part in parts.items():
@@ -171,8 +171,8 @@ def image_folder(
             seed=seed,
         )
         dataset.class_names = class_names
-        dataset.file_paths = [str(p) for p in paths[keep]]
-        dataset.skipped_files = sorted(str(p) for p in paths[part & ~good])
+        dataset.file_paths = paths[keep].tolist()
+        dataset.skipped_files = sorted(paths[part & ~good].tolist())
         datasets.append(dataset)
     return tuple(datasets) if subset == "both" else datasets[0]
 

@@ -4,12 +4,12 @@
 from keras_vae.datasets.arrays import load_arrays
 from keras_vae.datasets.binarization import binarize
 from keras_vae.datasets.binarization import dynamic_binarization
-from keras_vae.datasets.images import IMAGE_EXTENSIONS
-from keras_vae.datasets.images import image_folder
+from keras_vae.datasets.from_path import from_path
+from keras_vae.datasets.image_folder import IMAGE_EXTENSIONS
+from keras_vae.datasets.image_folder import image_folder
 from keras_vae.datasets.mnist import DATA_DIR_ENV
 from keras_vae.datasets.mnist import load_fashion_mnist
 from keras_vae.datasets.mnist import load_mnist
-from keras_vae.datasets.sources import from_path
 from keras_vae.datasets.tables import load_csv
 
 __all__ = [

@@ -6,7 +6,7 @@ from keras_vae.datasets._split import check_seed
 from keras_vae.datasets._split import check_validation_split
 from keras_vae.datasets._split import validation_mask
 from keras_vae.datasets.arrays import load_arrays
-from keras_vae.datasets.images import image_folder
+from keras_vae.datasets.image_folder import image_folder
 from keras_vae.datasets.tables import load_csv
 
 

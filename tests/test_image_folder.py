@@ -445,11 +445,14 @@ def test_top_level_images_and_nested_classes(mixed):
     [
         ({"image_size": (0, 64)}, "Received: image_size=(0, 64)"),
         ({"image_size": (64, -1)}, "Received: image_size=(64, -1)"),
-        ({"image_size": 0}, "Received: image_size=(0, 0)"),
+        ({"image_size": 0}, "Received: image_size=0"),
+        ({"image_size": (64.0, 64)}, "Received: image_size=(64.0, 64)"),
         ({"image_size": (64, 64, 3)}, "Received: image_size=(64, 64, 3)"),
         ({"image_size": "64"}, "Received: image_size='64'"),
         ({"channels": 4}, "Received: channels=4"),
         ({"channels": 2}, "expected 1 (grey) or 3 (RGB)"),
+        ({"channels": 1.0}, "Received: channels=1.0"),
+        ({"channels": True}, "Received: channels=True"),
         ({"batch_size": 0}, "Received: batch_size=0"),
         ({"resize": "stretch"}, "Received: resize='stretch'"),
         ({"labels": "int"}, "Received: labels='int'"),
@@ -484,6 +487,14 @@ def test_folders_without_images(tmp_path):
     save(empty / "class_a" / "one.png", np.zeros((4, 4), "uint8"))
     with pytest.raises(ValueError, match=r"of 1 files it leaves none"):
         image_folder(empty, validation_split=0.5, subset="both")
+
+
+def test_all_files_bad(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"junk")
+    (tmp_path / "b.jpg").write_bytes(b"")
+    with pytest.warns(UserWarning, match="Skipped 2 of 2"):
+        with pytest.raises(ValueError, match="None of the 2 image files"):
+            image_folder(tmp_path, labels=None, skip_bad_files=True)
 
 
 def test_png_named_jpg_and_unbatched(tmp_path):

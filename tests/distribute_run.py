@@ -7,6 +7,11 @@ TensorFlow initialises, hence a fresh process); `multi-worker` reads
 `TF_CONFIG`. The test imports `train` and `draw_noise` to run the same
 training on one device in its own process.
 
+`python tests/distribute_run.py cli OUT_DIR ARGS...` runs `keras-vae ARGS`
+and records, for `test_distribute_folder.py`, the files this process read
+(`reads.txt`), the steps of each epoch and the trained weights
+(`run.npz`) in `OUT_DIR`.
+
 The model is deterministic up to ~1e-7: `z_log_var` starts at -30 with a
 zero kernel, so `z = z_mean + 3e-7 * epsilon`. A doubled or halved
 gradient cannot hide behind sampling noise, and two runs of the same
@@ -143,5 +148,62 @@ def main(mode, path):
     np.savez(path, **arrays)
 
 
+def run_cli(directory, *arguments):
+    """`keras-vae ARGUMENTS`, recording what `fit` did and every file
+    `tf.io.read_file` read (in tf.data's threads, as they are read)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_vae import VAE
+    from keras_vae.cli import main as cli
+
+    reads = []
+    read_file = tf.io.read_file
+
+    def recorded_read_file(filename, name=None):
+        def record(path):
+            reads.append(path.decode())
+            return path
+
+        path = tf.numpy_function(record, [filename], tf.string)
+        path.set_shape(filename.shape)
+        return read_file(path, name=name)
+
+    steps, weights = [], {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            steps.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps[-1] += 1
+
+        def on_train_end(self, logs=None):
+            for i, variable in enumerate(self.model.trainable_variables):
+                weights[f"w{i}"] = variable.numpy()
+
+    fit = VAE.fit
+
+    def recorded_fit(self, *args, **kwargs):
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), Record()]
+        return fit(self, *args, **kwargs)
+
+    tf.io.read_file = recorded_read_file
+    VAE.fit = recorded_fit
+    try:
+        status = cli(list(arguments))
+    finally:
+        tf.io.read_file, VAE.fit = read_file, fit
+    with open(os.path.join(directory, "reads.txt"), "w") as f:
+        f.write("".join(path + "\n" for path in reads))
+    np.savez(
+        os.path.join(directory, "run.npz"), steps=np.array(steps), **weights
+    )
+    return status
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "cli":
+        sys.exit(run_cli(*sys.argv[2:]))
     main(*sys.argv[1:])

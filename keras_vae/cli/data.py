@@ -7,14 +7,18 @@ import os
 DATASETS = ("mnist", "mnist-sample", "fashion_mnist", "cifar10")
 
 #: What a command trains or scores on. `train` and `validation` are what
-#: `fit` takes (arrays, or `tf.data` datasets streamed from a folder);
-#: `x_test`/`y_test` are arrays of (at most `test_limit`) held-out examples
-#: for pictures and summaries (`y_test` None without labels); `ids` name
-#: the examples of `validation` (file paths or row numbers); `name` is the
-#: base name of the output files.
+#: `fit` takes (arrays, or `tf.data` datasets streamed from a folder, or,
+#: under a strategy, distributed datasets of which this worker reads its
+#: shard of the files); `x_test`/`y_test` are arrays of (at most
+#: `test_limit`) held-out examples for pictures and summaries (`y_test`
+#: None without labels); `ids` name the examples of `validation` (file
+#: paths, of this worker's shard, or row numbers); `name` is the base name
+#: of the output files; `num_train` and `num_validation` count the
+#: examples of all workers.
 Data = collections.namedtuple(
     "Data",
-    "train validation x_test y_test ids input_shape kind name num_train",
+    "train validation x_test y_test ids input_shape kind name num_train "
+    "num_validation",
 )
 
 
@@ -87,8 +91,14 @@ def add_data_arguments(parser, with_model=False):
     )
 
 
-def load_data(args, batch_size=128, test_limit=2000, shuffle=True):
-    """Returns the `Data` the arguments of `add_data_arguments` choose."""
+def load_data(
+    args, batch_size=128, test_limit=2000, shuffle=True, strategy=None
+):
+    """Returns the `Data` the arguments of `add_data_arguments` choose.
+
+    With a `tf.distribute` strategy, a folder is read by file shards (see
+    `_sharded_folder`) and `batch_size` is the global batch; other data
+    are returned as without one (Keras distributes arrays itself)."""
     if args.data is not None and args.dataset is not None:
         raise ValueError(
             "Pass either --dataset or --data, not both. Received: "
@@ -96,6 +106,8 @@ def load_data(args, batch_size=128, test_limit=2000, shuffle=True):
         )
     if args.data is None:
         return _named_dataset(args.dataset or "mnist", args.data_path)
+    if strategy is not None and os.path.isdir(args.data):
+        return _sharded_folder(args, strategy, batch_size, test_limit, shuffle)
     return _own_data(args, batch_size, test_limit, shuffle)
 
 
@@ -120,6 +132,7 @@ def _named_dataset(name, path=None):
         kind,
         f"{name.replace('-', '_')}_vae",
         len(x),
+        len(x_test),
     )
 
 
@@ -143,14 +156,7 @@ def _own_data(args, batch_size, test_limit, shuffle):
     path = args.data
     options = {}
     if os.path.isdir(path):
-        options = dict(
-            image_size=parse_image_size(args.image_size),
-            channels=args.channels,
-            resize=args.resize,
-            skip_bad_files=args.skip_bad_files,
-            batch_size=batch_size,
-            shuffle=shuffle,
-        )
+        options = _folder_options(args, batch_size, shuffle)
     elif path.lower().endswith(".csv") and args.columns:
         options = {"columns": _parse_columns(args.columns)}
     split = None if _has_test_set(path) else args.validation_split
@@ -171,6 +177,7 @@ def _own_data(args, batch_size, test_limit, shuffle):
             "8bit",
             "model",
             len(train.file_paths),
+            len(ids),
         )
     x, _ = _split_labels(train, labels)
     x_val, y_val = _split_labels(validation, labels)
@@ -190,7 +197,127 @@ def _own_data(args, batch_size, test_limit, shuffle):
         kind,
         "model",
         len(x),
+        len(x_val),
     )
+
+
+def _folder_options(args, batch_size, shuffle):
+    return dict(
+        image_size=parse_image_size(args.image_size),
+        channels=args.channels,
+        resize=args.resize,
+        skip_bad_files=args.skip_bad_files,
+        batch_size=batch_size,
+        shuffle=shuffle,
+    )
+
+
+def _sharded_folder(args, strategy, batch_size, test_limit, shuffle):
+    """A folder under `strategy`: `tf.distribute.DistributedDataset`s of
+    which each worker's input pipeline checks, reads and decodes only its
+    shard of the files, batched per replica.
+
+    Every shard is split like the whole folder (a file's side depends only
+    on its path and the seed), so the validation set is sharded too: each
+    worker scores its share and the VAE's metrics sum over all replicas,
+    the exact mean over all validation files. `x_test`/`y_test` come from
+    this worker's validation shard."""
+    import tensorflow as tf
+
+    from keras_vae.datasets import from_path
+
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            "--batch-size is the global batch, which a folder splits evenly "
+            f"over the {replicas} replicas: pass a multiple of {replicas}. "
+            f"Received: --batch-size {batch_size}"
+        )
+    # Keras averages the first batch over the replicas to build the model;
+    # a multi-worker strategy does that with collective ops, which take no
+    # uint8 (the model takes any type of pixel values 0-255).
+    dtype = "uint8"
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        dtype = "int32"
+    shards = {}  # One pipeline per worker: built once, for both datasets.
+
+    def pipeline(context, subset):
+        index = context.input_pipeline_id
+        if index not in shards:
+            options = _folder_options(
+                args, context.get_per_replica_batch_size(batch_size), shuffle
+            )
+            shards[index] = from_path(
+                args.data,
+                validation_split=args.validation_split,
+                seed=args.seed,
+                labels=True,
+                shard=(context.num_input_pipelines, index),
+                **options,
+            )
+        images = shards[index][subset].map(lambda x, y: tf.cast(x, dtype))
+        return _of_unknown_length(images)
+
+    train = strategy.distribute_datasets_from_function(
+        lambda context: pipeline(context, 0)
+    )
+    validation = strategy.distribute_datasets_from_function(
+        lambda context: pipeline(context, 1)
+    )
+    (local_train, local_validation), *_ = shards.values()
+    ids = list(local_validation.file_paths)
+    num_train, num_validation = _sum_over_workers(
+        strategy, [len(local_train.file_paths), len(ids)]
+    )
+    # Keras builds the model from the first step's batches, averaged over
+    # the replicas, which fails unless every replica has a full batch.
+    if min(num_train, num_validation) < batch_size:
+        raise ValueError(
+            "Under --distribute, a folder's training and validation sets "
+            "must each hold at least --batch-size files, so that every "
+            f"replica's first batch is full. They hold {num_train} and "
+            f"{num_validation}: pass a smaller --batch-size (or a larger "
+            f"--validation-split). Received: --batch-size {batch_size}"
+        )
+    x_test, y_test = _first_examples(local_validation, test_limit)
+    return Data(
+        train,
+        validation,
+        x_test,
+        y_test,
+        ids,
+        x_test.shape[1:],
+        "8bit",
+        "model",
+        num_train,
+        num_validation,
+    )
+
+
+def _of_unknown_length(dataset):
+    """`dataset`, of unknown length to Keras and tf.distribute.
+
+    Keras takes a distributed dataset's cardinality for its steps per
+    epoch, but it counts the batches of one pipeline: as many per step as
+    the worker has replicas, and one more on a worker whose shard has one
+    more file across a batch boundary (a worker that stopped a step early
+    would leave the others waiting in that step's all-reduce). Of unknown
+    length, an epoch ends when tf.distribute finds every worker out of
+    files (those out first get empty batches meanwhile)."""
+    return dataset.filter(lambda x: True)
+
+
+def _sum_over_workers(strategy, counts):
+    """This worker's `counts` summed over the workers (each worker's
+    replicas hold its counts, so the sum over replicas counts each worker
+    as many times as it has replicas)."""
+    import tensorflow as tf
+
+    values = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(counts, "int64")
+    )
+    total = strategy.reduce("SUM", values, axis=None).numpy()
+    return [int(t) // len(strategy.extended.worker_devices) for t in total]
 
 
 def parse_image_size(text):

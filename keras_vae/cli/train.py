@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 
 from keras_vae.cli.data import add_data_arguments
 
@@ -154,7 +155,7 @@ def run(args):
     # that all workers sync), but only the chief writes to --output-dir.
     chief = is_chief(strategy)
     output_dir = args.output_dir if chief else tempfile.mkdtemp()
-    data = load_data(args, batch_size=args.batch_size)
+    data = load_data(args, batch_size=args.batch_size, strategy=strategy)
     name = args.name or data.name
     paths = {
         "model": os.path.join(output_dir, f"{name}.keras"),
@@ -175,7 +176,8 @@ def run(args):
     train_data, x_test, pictures = data.train, data.validation, data.x_test
     # Batches come from the data themselves (a streamed folder, dynamic
     # binarization) or from --batch-size (arrays).
-    streamed = isinstance(train_data, tf.data.Dataset)
+    datasets = (tf.data.Dataset, tf.distribute.DistributedDataset)
+    streamed = isinstance(train_data, datasets)
     if args.binarize != "none" and data.kind != "unit":
         raise ValueError(
             "--binarize takes images with values in [0, 1] (grey levels as "
@@ -227,24 +229,26 @@ def run(args):
             VAETensorBoard(pictures, args.tensorboard, labels=data.y_test)
         )
     start = time.perf_counter()
-    history = vae.fit(
-        train_data,
-        epochs=args.epochs,
-        batch_size=None if streamed else args.batch_size,
-        validation_data=x_test,
-        callbacks=callbacks,
-        shuffle=not streamed,
-        verbose=args.verbose,
-    )
+    with _unknown_length_quiet(train_data):
+        history = vae.fit(
+            train_data,
+            epochs=args.epochs,
+            batch_size=None if streamed else args.batch_size,
+            validation_data=x_test,
+            callbacks=callbacks,
+            shuffle=not streamed,
+            verbose=args.verbose,
+        )
     seconds = time.perf_counter() - start
-    test = vae.evaluate(
-        x_test,
-        batch_size=None
-        if isinstance(x_test, tf.data.Dataset)
-        else args.batch_size,
-        return_dict=True,
-        verbose=0,
-    )
+    with _unknown_length_quiet(x_test):
+        test = vae.evaluate(
+            x_test,
+            batch_size=None
+            if isinstance(x_test, datasets)
+            else args.batch_size,
+            return_dict=True,
+            verbose=0,
+        )
 
     with atomic_path(paths["model"], overwrite=args.overwrite) as temp:
         vae.save(temp)
@@ -267,7 +271,7 @@ def run(args):
         "distribute": args.distribute,
         "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "train_examples": int(data.num_train),
-        "test_examples": len(data.ids),
+        "test_examples": int(data.num_validation),
         "train_seconds": round(seconds, 2),
         "test": {k: float(v) for k, v in test.items()},
         "history": {
@@ -299,6 +303,22 @@ def run(args):
     for path in paths.values():
         print(f"wrote {path}")
     return 0
+
+
+@contextlib.contextmanager
+def _unknown_length_quiet(data):
+    """Silences Keras's "Your input ran out of data" for a distributed
+    folder: Keras says it when a dataset of unknown length (as a sharded
+    folder's is on purpose; see `cli.data._sharded_folder`) ends its first
+    epoch, not only when `steps_per_epoch` asks for more than there is."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        if isinstance(data, tf.distribute.DistributedDataset):
+            warnings.filterwarnings(
+                "ignore", "Your input ran out of data", UserWarning
+            )
+        yield
 
 
 def make_strategy(name, cpu_devices=1):

@@ -15,7 +15,7 @@ def from_path(path, validation_split=None, seed=None, labels=False, **options):
     `.npz` file, or a CSV file, ready for `fit`.
 
     - A folder goes to `image_folder(path, **options)` (options such as
-      `image_size`, `channels`, `batch_size`, `resize`): `tf.data`
+      `image_size`, `channels`, `batch_size`, `resize`, `shard`): `tf.data`
       datasets of uint8 image batches, streamed from the files.
     - An `.npy` or `.npz` file goes to `load_arrays(path)` (no options):
       the arrays as stored.

@@ -36,6 +36,7 @@ def image_folder(
     shuffle=True,
     skip_bad_files=False,
     labels="inferred",
+    shard=None,
 ):
     """Streams a folder of images as a `tf.data.Dataset` of uint8 batches.
 
@@ -92,6 +93,16 @@ def image_folder(
         labels: `"inferred"` for `(images, labels)` with integer labels
             from the class subfolders, or `None` for images only (any
             folder layout).
+        shard: Optional `(num_shards, index)`: only one shard of the files
+            is checked and read, every `num_shards`-th file of each subset
+            in sorted order from the `index`-th on (so each shard holds an
+            even share of every class). The shards of one folder, split
+            and seed are disjoint and together hold every file. Each shard
+            is shuffled on its own, with a seed of its own derived from
+            `seed`. For one worker's input pipeline under `tf.distribute`:
+            `(context.num_input_pipelines, context.input_pipeline_id)` of
+            the `tf.distribute.InputContext` that
+            `strategy.distribute_datasets_from_function` passes.
 
     Returns:
         A `tf.data.Dataset` of uint8 images of shape
@@ -99,7 +110,7 @@ def image_folder(
         `(images, labels)` with int32 labels; a `(training, validation)`
         pair of them for `subset="both"`. Each dataset has the attributes
         `class_names` (the class of each label, or `None`), `file_paths`
-        and `skipped_files`.
+        and `skipped_files` (of its shard only, with `shard`).
 
     Example:
 
@@ -132,6 +143,7 @@ def image_folder(
             "the class subfolders) or None (images only). "
             f"Received: labels={labels!r}"
         )
+    shard = _check_shard(shard)
 
     directory = os.fspath(directory)
     files, label_ids, class_names = _index(directory, labels)
@@ -142,6 +154,9 @@ def image_folder(
         parts = {"training": ~mask, "validation": mask}
         if subset != "both":
             parts = {subset: parts[subset]}
+    if shard is not None:
+        # Before the check and the decoding: a shard reads only its files.
+        parts = {name: _shard_of(part, *shard) for name, part in parts.items()}
     wanted = np.any(list(parts.values()), axis=0)
     # Objects, not fixed-width unicode: the same strings as `file_paths`.
     paths = np.empty(len(files), dtype=object)
@@ -174,7 +189,7 @@ def image_folder(
             batch_size,
             # The validation half of a pair is never shuffled.
             shuffle=shuffle and not (subset == "both" and name != "training"),
-            seed=seed,
+            seed=_shard_seed(seed, shard),
         )
         dataset.class_names = class_names
         dataset.file_paths = paths[keep].tolist()
@@ -217,6 +232,44 @@ def _check_subset(subset, validation_split):
             f"Received: validation_split={validation_split!r}, "
             f"subset={subset!r}"
         )
+
+
+def _check_shard(shard):
+    if shard is None:
+        return None
+    try:
+        num_shards, index = shard
+        valid = all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+            for v in (num_shards, index)
+        ) and (0 <= index < num_shards)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            "Invalid value for argument `shard`: expected (num_shards, "
+            "index), integers with 0 <= index < num_shards. "
+            f"Received: shard={shard!r}"
+        )
+    return (int(num_shards), int(index))
+
+
+def _shard_of(mask, num_shards, index):
+    """`mask` with only every `num_shards`-th of its files, from the
+    `index`-th on, left in."""
+    shard = np.zeros_like(mask)
+    shard[np.flatnonzero(mask)[index::num_shards]] = True
+    return shard
+
+
+def _shard_seed(seed, shard):
+    """The shuffle seed of a shard: `seed` itself for one shard, else one
+    of its own. With a common seed, shards of one size would be shuffled
+    into the same order of positions, and neighbours in the sorted list
+    (often alike) would meet in every global batch."""
+    if seed is None or shard is None or shard[0] == 1:
+        return seed
+    return int(np.random.SeedSequence([seed, *shard]).generate_state(1)[0])
 
 
 def _walk(directory):

@@ -130,3 +130,17 @@ def test_bad_data_arguments(tmp_path, capsys, arguments, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_folder_without_class_subfolders_trains_without_labels(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):  # Mixed sizes, no classes.
+        size = (8 + i % 5, 10)
+        image = rng.integers(0, 256, size + (3,)).astype("uint8")
+        keras.utils.save_img(folder / f"{i}.png", image, scale=False)
+    out, metrics = train(tmp_path, "--data", str(folder), "--image-size", "8x6")
+    assert metrics["train_examples"] + metrics["test_examples"] == 40
+    vae = keras.saving.load_model(out / "model.keras")
+    assert vae.data_shape == (8, 6, 3) and vae.input_dtype == "uint8"

@@ -160,7 +160,10 @@ def _own_data(args, batch_size, test_limit, shuffle):
     elif path.lower().endswith(".csv") and args.columns:
         options = {"columns": _parse_columns(args.columns)}
     split = None if _has_test_set(path) else args.validation_split
-    labels = os.path.isdir(path) or _has_labels(path)
+    if os.path.isdir(path):
+        labels = has_class_folders(path)
+    else:
+        labels = _has_labels(path)
     train, validation = from_path(
         path, validation_split=split, seed=args.seed, labels=labels, **options
     )
@@ -168,8 +171,8 @@ def _own_data(args, batch_size, test_limit, shuffle):
         x_test, y_test = _first_examples(validation, test_limit)
         ids = list(validation.file_paths)
         return Data(
-            train.map(lambda x, y: x),
-            validation.map(lambda x, y: x),
+            _images(train),
+            _images(validation),
             x_test,
             y_test,
             ids,
@@ -251,11 +254,11 @@ def _sharded_folder(args, strategy, batch_size, test_limit, shuffle):
                 args.data,
                 validation_split=args.validation_split,
                 seed=args.seed,
-                labels=True,
+                labels=has_class_folders(args.data),
                 shard=(context.num_input_pipelines, index),
                 **options,
             )
-        images = shards[index][subset].map(lambda x, y: tf.cast(x, dtype))
+        images = _images(shards[index][subset]).map(lambda x: tf.cast(x, dtype))
         return _of_unknown_length(images)
 
     train = strategy.distribute_datasets_from_function(
@@ -372,15 +375,37 @@ def _split_labels(data, labels):
     return data if labels else (data, None)
 
 
+def has_class_folders(path):
+    """Whether a folder of images is sorted into class subfolders (its
+    labels), rather than holding the images themselves."""
+    from keras_vae.datasets import IMAGE_EXTENSIONS
+
+    entries = [e for e in os.scandir(path) if not e.name.startswith(".")]
+    return any(e.is_dir() for e in entries) and not any(
+        e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)
+        for e in entries
+    )
+
+
+def _images(dataset):
+    """The images of a dataset of images, or of `(images, labels)`."""
+    if isinstance(dataset.element_spec, tuple):
+        return dataset.map(lambda x, y: x)
+    return dataset
+
+
 def _first_examples(dataset, limit):
-    """Up to `limit` `(x, y)` examples of a batched dataset, as arrays."""
+    """Up to `limit` examples of a batched dataset of images or of
+    `(images, labels)`, as arrays `(x, y)` (`y` None without labels)."""
     import numpy as np
 
     xs, ys, count = [], [], 0
-    for x, y in dataset:
+    for batch in dataset:
+        x, y = batch if isinstance(batch, tuple) else (batch, None)
         xs.append(x.numpy())
-        ys.append(y.numpy())
+        ys.append(None if y is None else y.numpy())
         count += len(xs[-1])
         if limit is not None and count >= limit:
             break
-    return np.concatenate(xs)[:limit], np.concatenate(ys)[:limit]
+    y = None if ys[0] is None else np.concatenate(ys)[:limit]
+    return np.concatenate(xs)[:limit], y

@@ -14,6 +14,7 @@ from shared_data import CIFAR_JPEG
 from shared_data import extract_cifar
 
 import keras_vae
+from keras_vae.cli import main
 from keras_vae.datasets import image_folder
 from keras_vae.export import export_saved_model
 from keras_vae.export import fixed_noise_scores
@@ -381,7 +382,7 @@ def test_conditional_image_model_takes_image_files(image_files, tmp_path):
     )
 
 
-# === Arguments ===
+# === Arguments and the command line ===
 
 
 @pytest.mark.parametrize(
@@ -399,3 +400,38 @@ def test_invalid_arguments_raise_and_write_nothing(tmp_path, kwargs):
     with pytest.raises(ValueError, match=f"Received: {name}={value!r}"):
         export_saved_model(image_vae(), tmp_path / "model", **kwargs)
     assert os.listdir(tmp_path) == []
+
+
+def test_tflite_still_refuses_a_conditional_vae(tmp_path):
+    cvae = keras_vae.build_mlp_vae(
+        (4,), latent_dim=2, hidden_units=(8,), num_classes=3
+    )
+    with pytest.raises(ValueError, match="does not take a ConditionalVAE"):
+        keras_vae.export_tflite_decoder(cvae, tmp_path / "d.tflite")
+    model_path = tmp_path / "cvae.keras"
+    cvae.save(model_path)
+    target = tmp_path / "serving"
+    tflite = str(tmp_path / "d.tflite")
+    arguments = ["export", str(model_path), "--saved-model", str(target)]
+    # Nothing is written when one of the two exports cannot be done.
+    assert main(arguments + ["--tflite", tflite]) == 2
+    assert sorted(os.listdir(tmp_path)) == ["cvae.keras"]
+
+
+def test_cli_resize_and_score_samples(vae, image_files, tmp_path):
+    model_path = tmp_path / "images.keras"
+    vae.save(model_path)
+    target = tmp_path / "serving"
+    arguments = ["export", str(model_path), "--saved-model", str(target)]
+    assert main(arguments + ["--resize", "pad", "--score-samples", "3"]) == 0
+    signatures = tf.saved_model.load(str(target / "1")).signatures
+    check_bytes_signatures(vae, signatures, image_files, "pad")
+    x = pixels(2)
+    np.testing.assert_allclose(
+        signatures["score"](x=x)["nll"],
+        fixed_noise_scores(vae, x, score_noise(vae.latent_shape, 3)),
+        atol=1e-4,
+    )
+    with pytest.raises(SystemExit):
+        main(arguments + ["--resize", "zoom"])
+    assert os.listdir(target) == ["1"]

@@ -5,7 +5,10 @@ For each signature of a SavedModel made by
 a TF Serving REST `predict` request, built from real MNIST test images. If
 you pass `--export-dir`, it also runs the same requests against the
 SavedModel with plain TensorFlow, as TF Serving would, and prints the
-response shapes. Finally it prints the `docker run` command that serves the
+response shapes; the bodies then follow the model's signatures (8-bit
+pixel values for a model of raw pixels, `score` and the `_bytes`
+signatures on PNG files where it has them, `labels` for a conditional
+model). Finally it prints the `docker run` command that serves the
 model and one `curl` line per request.
 
 Usage:
@@ -17,6 +20,7 @@ python examples/serving_request.py \
 """
 
 import argparse
+import base64
 import json
 import os
 
@@ -26,47 +30,114 @@ import tensorflow as tf
 import keras_vae
 
 
-def request_bodies(x, z, num_samples=4, seed=0):
+def request_bodies(x, z, num_samples=4, seed=0, signatures=None, labels=None):
     """Returns `{signature_name: body}`, TF Serving REST request bodies.
 
-    Signatures with one input use the row format (`"instances"`, one entry
-    per example); `sample` takes two scalars and uses the columnar format
+    Signatures with one input per example use the row format
+    (`"instances"`, one entry per example, a dict of named inputs when
+    there are several); `sample` takes scalars and uses the columnar format
     (`"inputs"`).
+
+    Without `signatures`, the bodies are those of a model of float32 images
+    in [0, 1]. With `signatures`, `{name: {input name: tf.TensorSpec}}` of
+    the SavedModel, they follow it: 8-bit pixel values where `x` is uint8,
+    `score` and the `_bytes` signatures (PNG files, base64 in `{"b64": ...}`)
+    where the model has them, and `labels` for a conditional model.
     """
-    images = np.round(x, 4).tolist()
-    bodies = {
-        name: {"signature_name": name, "instances": images}
-        for name in ("serving_default", "reconstruct", "encode")
+    signatures = signatures or {
+        name: {}
+        for name in ("serving_default", "reconstruct", "encode", "decode")
     }
-    bodies["decode"] = {
-        "signature_name": "decode",
-        "instances": np.round(z, 4).tolist(),
-    }
+    uint8 = any(
+        spec["x"].dtype == tf.uint8
+        for spec in signatures.values()
+        if "x" in spec
+    )
+    if uint8:
+        # MNIST's floats are k / 255: their 8-bit values, exactly.
+        images = np.round(x * 255).astype("uint8")
+    else:
+        images = np.round(x, 4)
+    conditional = any("labels" in spec for spec in signatures.values())
+    label_list = [int(label) for label in labels] if conditional else None
+
+    def rows(name, key, values):
+        if not conditional:
+            return {"signature_name": name, "instances": values}
+        return {
+            "signature_name": name,
+            "instances": [
+                {key: value, "labels": label}
+                for value, label in zip(values, label_list)
+            ],
+        }
+
+    bodies = {}
+    for name in ("serving_default", "reconstruct", "encode", "score"):
+        if name in signatures:
+            bodies[name] = rows(name, "x", images.tolist())
+    bodies["decode"] = rows("decode", "z", np.round(z, 4).tolist())
     bodies["sample"] = {
         "signature_name": "sample",
         "inputs": {"num_samples": num_samples, "seed": seed},
     }
+    if conditional:
+        bodies["sample"]["inputs"]["labels"] = label_list[:1]
+    files = [
+        {"b64": base64.b64encode(png_file(image)).decode("ascii")}
+        for image in images
+    ]
+    for name in ("encode_bytes", "reconstruct_bytes", "score_bytes"):
+        if name in signatures:
+            bodies[name] = rows(name, "image_bytes", files)
     return bodies
+
+
+def png_file(image):
+    """The bytes of a PNG file of an image in [0, 1] or 0-255."""
+    if image.dtype != np.uint8:
+        image = np.round(np.asarray(image) * 255).astype("uint8")
+    return tf.io.encode_png(image).numpy()
 
 
 def run_request(loaded, body):
     """Runs a REST request body on a loaded SavedModel; returns the outputs.
 
     A small stand-in for TF Serving's JSON handling: row format
-    (`"instances"`) for one input, columnar format (`"inputs"`) otherwise.
+    (`"instances"`: values of the one input, or dicts of named inputs) or
+    columnar format (`"inputs"`); `{"b64": ...}` is decoded to bytes.
     """
     signature = loaded.signatures[body["signature_name"]]
     specs = signature.structured_input_signature[1]
     if "instances" in body:
-        (name,) = specs
-        inputs = {name: body["instances"]}
+        instances = body["instances"]
+        if (
+            instances
+            and isinstance(instances[0], dict)
+            and ("b64" not in instances[0])
+        ):
+            inputs = {
+                name: [instance[name] for instance in instances]
+                for name in specs
+            }
+        else:
+            (name,) = specs
+            inputs = {name: instances}
     else:
         inputs = body["inputs"]
     tensors = {
-        name: tf.constant(value, dtype=specs[name].dtype)
+        name: tf.constant(_decode_b64(value), dtype=specs[name].dtype)
         for name, value in inputs.items()
     }
     return {name: t.numpy() for name, t in signature(**tensors).items()}
+
+
+def _decode_b64(value):
+    if isinstance(value, list):
+        return [_decode_b64(v) for v in value]
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"])
+    return value
 
 
 def latest_version(export_dir):
@@ -93,20 +164,23 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=20)
     args = parser.parse_args(argv)
 
-    _, (x_test, _) = keras_vae.datasets.load_mnist(embedded=True)
+    _, (x_test, y_test) = keras_vae.datasets.load_mnist(embedded=True)
     x = x_test[: args.num_images]
     latent_dim = args.latent_dim
     loaded = None
+    signatures = None
     if args.export_dir:
         version_dir = latest_version(args.export_dir)
         loaded = tf.saved_model.load(version_dir)
-        latent_dim = (
-            loaded.signatures["decode"]
-            .structured_input_signature[1]["z"]
-            .shape[-1]
-        )
+        signatures = {
+            name: function.structured_input_signature[1]
+            for name, function in loaded.signatures.items()
+        }
+        latent_dim = signatures["decode"]["z"].shape[-1]
     z = np.random.default_rng(0).standard_normal((len(x), latent_dim))
-    bodies = request_bodies(x, z)
+    bodies = request_bodies(
+        x, z, signatures=signatures, labels=y_test[: args.num_images]
+    )
 
     os.makedirs(args.out_dir, exist_ok=True)
     url = f"http://localhost:8501/v1/models/{args.model_name}:predict"

@@ -10,7 +10,9 @@ def add_parser(subparsers):
         description=(
             "Write the next version directory of a TF Serving SavedModel "
             "(signatures serving_default, reconstruct, encode, decode, "
-            "sample) and/or the decoder as a .tflite file."
+            "sample; score for models of raw data or with labels; "
+            "encode_bytes, reconstruct_bytes, score_bytes for 8-bit image "
+            "models) and/or the decoder as a .tflite file."
         ),
     )
     parser.add_argument("model", help="A .keras file holding a keras_vae.VAE.")
@@ -22,6 +24,22 @@ def add_parser(subparsers):
     )
     parser.add_argument(
         "--version", type=int, help="An explicit version number."
+    )
+    parser.add_argument(
+        "--resize",
+        choices=("crop", "pad"),
+        default="crop",
+        help="How the *_bytes signatures fit an image of another aspect "
+        "ratio to the model's size, as in training (image_folder's resize; "
+        "default crop).",
+    )
+    parser.add_argument(
+        "--score-samples",
+        type=int,
+        default=100,
+        metavar="K",
+        help="Importance samples per example of the score signatures "
+        "(default 100).",
     )
     parser.add_argument("--tflite", metavar="FILE", help="The .tflite file.")
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
@@ -43,12 +61,20 @@ def run(args):
     from keras_vae.saving import load_vae
 
     vae = load_vae(args.model)
+    if args.tflite:
+        # Refuse a model the TFLite export cannot take (a ConditionalVAE)
+        # before the SavedModel is written.
+        from keras_vae.export import _checks
+
+        _checks.check_vae(vae)
     if args.saved_model:
         path = export.export_saved_model(
             vae,
             args.saved_model,
             version=args.version,
             overwrite=args.overwrite,
+            resize=args.resize,
+            score_samples=args.score_samples,
         )
         print(f"wrote SavedModel {path}")
     if args.tflite:

@@ -182,7 +182,7 @@ def image_folder(
         dataset = _dataset(
             paths[keep],
             None if label_ids is None else label_ids[keep],
-            decode,
+            has_bmp,
             image_size,
             channels,
             resize,
@@ -468,10 +468,28 @@ def _report_bad_files(
     )
 
 
+def decode_and_resize(contents, image_size, channels, resize, has_bmp=False):
+    """One encoded image file as `image_folder` yields it: uint8
+    `(height, width, channels)`.
+
+    The decoding and resizing of `image_folder`, for code that must see
+    images exactly as a model saw them in training (the serving signatures
+    of `keras_vae.export.export_saved_model`). `contents` is a scalar string
+    tensor holding a JPEG, PNG or GIF file (with `has_bmp=True`, BMP files
+    too, decoded by PIL through `tf.numpy_function`, which a SavedModel
+    cannot hold); `image_size` is `(height, width)`; `channels` 1 or 3;
+    `resize` `"crop"` or `"pad"`, as for `image_folder`.
+    """
+    image = _decoder(channels, has_bmp)(contents)
+    image = _resize(image, image_size, resize)
+    image.set_shape((*image_size, channels))
+    return image
+
+
 def _dataset(
     paths,
     label_ids,
-    decode,
+    has_bmp,
     image_size,
     channels,
     resize,
@@ -480,10 +498,9 @@ def _dataset(
     seed,
 ):
     def load(path):
-        image = decode(tf.io.read_file(path))
-        image = _resize(image, image_size, resize)
-        image.set_shape((*image_size, channels))
-        return image
+        return decode_and_resize(
+            tf.io.read_file(path), image_size, channels, resize, has_bmp
+        )
 
     if label_ids is None:
         dataset = tf.data.Dataset.from_tensor_slices(paths)

@@ -1,11 +1,15 @@
 """Deployment: a SavedModel for TF Serving and a TFLite decoder."""
 
 from keras_vae.export.saved_model import export_saved_model
+from keras_vae.export.scores import fixed_noise_scores
+from keras_vae.export.scores import score_noise
 from keras_vae.export.tflite import export_tflite_decoder
 from keras_vae.export.warmup import write_warmup_requests
 
 __all__ = [
     "export_saved_model",
     "export_tflite_decoder",
+    "fixed_noise_scores",
+    "score_noise",
     "write_warmup_requests",
 ]

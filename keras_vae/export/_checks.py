@@ -6,19 +6,21 @@ from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
 
 
-def check_vae(vae):
-    """Raises a `ValueError` unless `vae` is a built `keras_vae.VAE`."""
+def check_vae(vae, conditional=False):
+    """Raises a `ValueError` unless `vae` is a built `keras_vae.VAE` (or,
+    with `conditional=True`, a `keras_vae.ConditionalVAE`)."""
     if not isinstance(vae, VAE):
         raise ValueError(
             "Invalid value for argument `vae`: expected a `keras_vae.VAE` "
             "(e.g. from `keras_vae.build_mlp_vae`). "
             f"Received: vae={vae!r}"
         )
-    if isinstance(vae, ConditionalVAE):
+    if isinstance(vae, ConditionalVAE) and not conditional:
         raise ValueError(
-            "Invalid value for argument `vae`: exporting a ConditionalVAE "
-            "(whose signatures would need labels) is not supported yet; "
-            f"export an unconditional keras_vae.VAE. Received: vae={vae!r}"
+            "Invalid value for argument `vae`: this export does not take a "
+            "ConditionalVAE (whose decoder needs labels); export it with "
+            "`keras_vae.export_saved_model`, or export an unconditional "
+            f"keras_vae.VAE. Received: vae={vae!r}"
         )
     if not (vae.built and vae.encoder.built and vae.decoder.built):
         raise ValueError(

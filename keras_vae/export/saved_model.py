@@ -3,19 +3,32 @@
 import os
 import shutil
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_vae.export import _checks
 from keras_vae.export import _files
+from keras_vae.export.scores import score_noise
+from keras_vae.export.signatures import RESIZE_MODES
+from keras_vae.export.signatures import SIGNATURES
+from keras_vae.export.signatures import serving_module
+from keras_vae.export.signatures import signature_names
+from keras_vae.export.signatures import warmup_requests
 from keras_vae.export.warmup import write_warmup_requests
+from keras_vae.utils.argument_checks import check_positive_int
 
-#: The signatures of the exported SavedModel.
-SIGNATURES = ("serving_default", "reconstruct", "encode", "decode", "sample")
+__all__ = ["SIGNATURES", "export_saved_model"]
 
 
-def export_saved_model(vae, path, version=None, overwrite=False):
+def export_saved_model(
+    vae,
+    path,
+    version=None,
+    overwrite=False,
+    resize="crop",
+    score_samples=100,
+    score_seed=0,
+):
     """Exports a VAE as a SavedModel version that TF Serving can serve.
 
     `path` is the model base directory that TF Serving watches; the model
@@ -28,27 +41,52 @@ def export_saved_model(vae, path, version=None, overwrite=False):
 
     The SavedModel runs with TensorFlow alone (no Keras, no keras-vae). Its
     signatures take named inputs with a dynamic batch axis and return dicts
-    of float32 tensors, under any dtype policy:
+    of float32 tensors, under any dtype policy. `x` is data as the model
+    takes it (`vae.input_dtype`): uint8 pixel values 0-255 for a model with
+    `preprocessing="8bit"`, float32 otherwise (table rows in their own units
+    for a model with a `keras.layers.Normalization`); decoded outputs are in
+    the same units (pixel values 0-255 as float32, table rows):
 
     - `serving_default` and `reconstruct`: `x` -> `{"reconstruction"}`, the
       mean of `p(x|z_mean)` (deterministic, as `vae(x)`).
     - `encode`: `x` -> `{"z_mean", "z_log_var"}`.
     - `decode`: `z` -> `{"x_mean"}`, the mean of `p(x|z)`, and `"logits"`
-      if the likelihood has them (Bernoulli).
+      if the likelihood has them (Bernoulli; in the model's units).
     - `sample`: `num_samples` (int32 scalar) and `seed` (int64 scalar) ->
       `{"samples"}`, the means of `p(x|z)` for `z ~ N(0, I)` drawn with
       `tf.random.stateless_normal`: the same seed gives the same samples.
+    - `score` (models with a `preprocessing` or labels): `x` -> `{"nll"}`,
+      `-log p(x)` per example in nats, estimated by importance sampling
+      with `score_samples` draws of noise fixed at export time
+      (`keras_vae.export.fixed_noise_scores` with `score_noise`): the same
+      example always gets the same score, whatever else is in the batch.
+    - `encode_bytes`, `reconstruct_bytes`, `score_bytes` (8-bit image models
+      of 1 or 3 channels): as `encode`, `reconstruct`, `score`, on
+      `image_bytes`, a string tensor of encoded JPEG, PNG or GIF files (TF
+      Serving's REST form `{"b64": ...}`), decoded and fitted to the
+      model's size exactly as `keras_vae.datasets.image_folder` does with
+      the same `resize`.
+
+    A `keras_vae.ConditionalVAE`'s signatures also take `labels`, int32
+    class indices of shape `(batch,)`; for `sample`, one per sample or one
+    for all.
 
     The version also holds TF Serving warm-up requests for each signature in
     `assets.extra/tf_serving_warmup_requests`.
 
     Args:
-        vae: A built `keras_vae.VAE`.
+        vae: A built `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
         path: The model base directory, e.g. `"saved_models/mnist_vae"`.
         version: Optional positive integer. Defaults to one more than the
             largest existing version, or 1.
         overwrite: Whether to replace an existing `version`. Defaults to
             `False`.
+        resize: How the `_bytes` signatures fit an image whose aspect ratio
+            differs from the model's: `"crop"` (the default) or `"pad"`, as
+            `image_folder`'s `resize`. Pass what the model was trained with.
+        score_samples: `K`, the importance samples per example of the
+            `score` signatures. Defaults to 100.
+        score_seed: The integer seed of their fixed noise. Defaults to 0.
 
     Returns:
         The path of the written version directory.
@@ -63,8 +101,21 @@ def export_saved_model(vae, path, version=None, overwrite=False):
     z_mean = serving.signatures["encode"](x=x_test[:8])["z_mean"]
     ```
     """
-    _checks.check_vae(vae)
+    _checks.check_vae(vae, conditional=True)
     _checks.check_overwrite(overwrite)
+    if resize not in RESIZE_MODES:
+        raise ValueError(
+            'Invalid value for argument `resize`: expected "crop" or "pad". '
+            f"Received: resize={resize!r}"
+        )
+    score_samples = check_positive_int(score_samples, "score_samples")
+    if isinstance(score_seed, bool) or not isinstance(
+        score_seed, (int, np.integer)
+    ):
+        raise ValueError(
+            "Invalid value for argument `score_seed`: expected an integer. "
+            f"Received: score_seed={score_seed!r}"
+        )
     base_dir = _checks.check_path(path)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise ValueError(
@@ -99,11 +150,14 @@ def export_saved_model(vae, path, version=None, overwrite=False):
         # and hide the version from a server that runs as another user.
         tmp_dir = _files.hidden_name(base_dir, f".tmp-{version}-")
         os.mkdir(tmp_dir)
-        module, signatures = _serving_module(vae)
+        epsilon = None
+        if "score" in signature_names(vae):
+            epsilon = score_noise(vae.latent_shape, score_samples, score_seed)
+        module, signatures = serving_module(vae, resize, epsilon)
         tf.saved_model.save(module, tmp_dir, signatures=signatures)
         write_warmup_requests(
             tmp_dir,
-            _warmup_requests(vae),
+            warmup_requests(vae),
             model_name=os.path.basename(base_dir),
         )
         _move_into_place(tmp_dir, version_dir, overwrite)
@@ -149,98 +203,3 @@ def _move_into_place(tmp_dir, version_dir, overwrite):
         os.rename(old_dir, version_dir)
         raise
     shutil.rmtree(old_dir, ignore_errors=True)
-
-
-def _serving_module(vae):
-    """Returns a `tf.Module` with the serving functions, and its signatures.
-
-    The module tracks only the model's `tf.Variable`s, not the Keras objects,
-    so the SavedModel's object graph holds nothing that needs Keras.
-    """
-    encoder = keras.Model(vae.encoder.input, vae.encoder.outputs[:2])
-    decoder = vae.decoder
-    likelihood = vae.likelihood
-    x_spec = tf.TensorSpec((None,) + vae.data_shape, tf.float32, name="x")
-    z_spec = tf.TensorSpec((None,) + vae.latent_shape, tf.float32, name="z")
-
-    def encode_x(x):
-        # The KL layer calls `add_loss`; a stateless scope keeps the traced
-        # loss tensor out of the model's eager `losses`.
-        with keras.StatelessScope():
-            z_mean, z_log_var = encoder(x, training=False)
-        return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
-
-    def decode_z(z):
-        with keras.StatelessScope():
-            params = decoder(z, training=False)
-        return params, tf.cast(likelihood.mean(params), tf.float32)
-
-    @tf.function(input_signature=[x_spec])
-    def reconstruct(x):
-        z_mean, _ = encode_x(x)
-        return {"reconstruction": decode_z(z_mean)[1]}
-
-    @tf.function(input_signature=[x_spec])
-    def encode(x):
-        z_mean, z_log_var = encode_x(x)
-        return {"z_mean": z_mean, "z_log_var": z_log_var}
-
-    @tf.function(input_signature=[z_spec])
-    def decode(z):
-        params, x_mean = decode_z(z)
-        outputs = {"x_mean": x_mean}
-        if likelihood.has_logits:
-            outputs["logits"] = tf.cast(params, tf.float32)
-        return outputs
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec((), tf.int32, name="num_samples"),
-            tf.TensorSpec((), tf.int64, name="seed"),
-        ]
-    )
-    def sample(num_samples, seed):
-        shape = tf.concat([[num_samples], vae.latent_shape], axis=0)
-        z = tf.random.stateless_normal(
-            shape, seed=tf.stack([seed, tf.constant(0, tf.int64)])
-        )
-        return {"samples": decode_z(z)[1]}
-
-    module = tf.Module()
-    module.model_variables = [v.value for v in vae.weights]
-    module.reconstruct = reconstruct
-    module.encode = encode
-    module.decode = decode
-    module.sample = sample
-    signatures = {
-        "serving_default": reconstruct.get_concrete_function(),
-        "reconstruct": reconstruct.get_concrete_function(),
-        "encode": encode.get_concrete_function(),
-        "decode": decode.get_concrete_function(),
-        "sample": sample.get_concrete_function(),
-    }
-    return module, signatures
-
-
-def _warmup_requests(vae):
-    """A few small requests per signature, at batch sizes 1 and 8."""
-    rng = np.random.default_rng(0)
-    requests = []
-    for batch_size in (1, 8):
-        x = rng.uniform(size=(batch_size,) + vae.data_shape)
-        z = rng.standard_normal((batch_size,) + vae.latent_shape)
-        x = {"x": x.astype("float32")}
-        requests += [
-            ("serving_default", x),
-            ("reconstruct", x),
-            ("encode", x),
-            ("decode", {"z": z.astype("float32")}),
-            (
-                "sample",
-                {
-                    "num_samples": np.int32(batch_size),
-                    "seed": np.int64(batch_size),
-                },
-            ),
-        ]
-    return requests

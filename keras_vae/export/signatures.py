@@ -1,0 +1,281 @@
+"""The serving functions of `export_saved_model`, and their warm-up
+requests."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_vae.datasets.image_folder import decode_and_resize
+from keras_vae.export.scores import fixed_noise_scores
+from keras_vae.models.conditional_vae import ConditionalVAE
+
+#: The signatures of every exported SavedModel.
+SIGNATURES = ("serving_default", "reconstruct", "encode", "decode", "sample")
+#: Those of models that take raw data (a `preprocessing`) or labels.
+SCORE_SIGNATURES = ("score",)
+#: Those of 8-bit image models, on encoded image files.
+BYTES_SIGNATURES = ("encode_bytes", "reconstruct_bytes", "score_bytes")
+#: The accepted values of `resize`, as for `datasets.image_folder`.
+RESIZE_MODES = ("crop", "pad")
+
+
+def signature_names(vae):
+    """The names of the signatures a SavedModel of `vae` has."""
+    names = SIGNATURES
+    if vae.preprocessing is not None or isinstance(vae, ConditionalVAE):
+        names += SCORE_SIGNATURES
+    if takes_image_bytes(vae):
+        names += BYTES_SIGNATURES
+    return names
+
+
+def takes_image_bytes(vae):
+    """Whether `vae` models 8-bit images that `image_folder` can produce:
+    uint8 data of shape `(height, width, 1 or 3)`."""
+    shape = vae.data_shape
+    return (
+        vae.input_dtype == "uint8" and len(shape) == 3 and shape[-1] in (1, 3)
+    )
+
+
+def serving_module(vae, resize="crop", epsilon=None):
+    """Returns a `tf.Module` with the serving functions, and its signatures.
+
+    The module tracks only the model's `tf.Variable`s, not the Keras objects,
+    so the SavedModel's object graph holds nothing that needs Keras.
+
+    Args:
+        vae: A built `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
+        resize: How the `_bytes` signatures fit an image to the model's
+            size, as `image_folder`'s `resize`.
+        epsilon: The fixed noise of the `score` signatures, shape
+            `(K,) + vae.latent_shape` (`scores.score_noise`); needed if
+            `vae` has them.
+    """
+    functions = _Functions(vae, resize, epsilon)
+    names = signature_names(vae)
+    module = tf.Module()
+    # `variables`, not `weights`: with the seed generators' states, which
+    # `score` reads (through the encoder's unused sampling of `z`).
+    module.model_variables = [v.value for v in vae.variables]
+    signatures = {}
+    for name in names:
+        function = getattr(functions, name)
+        if name != "serving_default":
+            setattr(module, name, function)
+        signatures[name] = function.get_concrete_function()
+    return module, signatures
+
+
+class _Functions:
+    """The `tf.function`s of the signatures, built for one model.
+
+    Inputs are in the data's units (`x` of dtype `vae.input_dtype`) and go
+    through `vae._encoder_inputs`; decoded outputs come back in the data's
+    units (`vae._data_units`); every output is float32, under any dtype
+    policy. A conditional model's functions also take `labels`, int32
+    class indices of shape `(batch,)`.
+    """
+
+    def __init__(self, vae, resize, epsilon):
+        self.vae = vae
+        self.resize = resize
+        self.epsilon = epsilon
+        self.conditional = isinstance(vae, ConditionalVAE)
+        self.encoder = keras.Model(vae.encoder.inputs, vae.encoder.outputs[:2])
+        x = tf.TensorSpec((None,) + vae.data_shape, vae.input_dtype, name="x")
+        z = tf.TensorSpec((None,) + vae.latent_shape, tf.float32, name="z")
+        image_bytes = tf.TensorSpec((None,), tf.string, name="image_bytes")
+        labels = tf.TensorSpec((None,), tf.int32, name="labels")
+        sample = [
+            tf.TensorSpec((), tf.int32, name="num_samples"),
+            tf.TensorSpec((), tf.int64, name="seed"),
+        ]
+        extra = [labels] if self.conditional else []
+
+        def function(fn, specs):
+            return tf.function(fn, input_signature=specs + extra)
+
+        self.reconstruct = function(self._reconstruct, [x])
+        self.serving_default = self.reconstruct
+        self.encode = function(self._encode, [x])
+        self.decode = function(self._decode, [z])
+        self.sample = function(self._sample, sample)
+        self.score = function(self._score, [x])
+        self.encode_bytes = function(self._encode_bytes, [image_bytes])
+        self.reconstruct_bytes = function(
+            self._reconstruct_bytes, [image_bytes]
+        )
+        self.score_bytes = function(self._score_bytes, [image_bytes])
+
+    # === Signatures ===
+    def _encode(self, x, labels=None):
+        z_mean, z_log_var = self._encode_inputs(self._inputs(x, labels))
+        return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+    def _reconstruct(self, x, labels=None):
+        inputs = self._inputs(x, labels)
+        z_mean, _ = self._encode_inputs(inputs)
+        return {"reconstruction": self._decode_inputs(z_mean, inputs)[1]}
+
+    def _decode(self, z, labels=None):
+        inputs = self._inputs(None, labels, batch=tf.shape(z)[0])
+        params, x_mean = self._decode_inputs(z, inputs)
+        outputs = {"x_mean": x_mean}
+        if self.vae.likelihood.has_logits:
+            outputs["logits"] = tf.cast(params, tf.float32)
+        return outputs
+
+    def _sample(self, num_samples, seed, labels=None):
+        shape = tf.concat([[num_samples], self.vae.latent_shape], axis=0)
+        z = tf.random.stateless_normal(
+            shape, seed=tf.stack([seed, tf.constant(0, tf.int64)])
+        )
+        if labels is not None:
+            # One class for all the samples, or one per sample.
+            size = tf.size(labels)
+            one_or_all = tf.debugging.Assert(
+                tf.logical_or(size == 1, size == num_samples),
+                ["`labels` must hold one class index, or one per sample"],
+            )
+            with tf.control_dependencies([one_or_all]):
+                labels = tf.broadcast_to(labels, [num_samples])
+        inputs = self._inputs(None, labels, batch=num_samples)
+        return {"samples": self._decode_inputs(z, inputs)[1]}
+
+    def _score(self, x, labels=None):
+        inputs = self._inputs(x, labels)
+        epsilon = self.epsilon
+
+        def score_one(example):
+            # One example at a time: the same kernels on the same shapes for
+            # every example, so its score never depends on the rest of the
+            # batch (a batched matrix product need not round the same way).
+            example = tf.nest.map_structure(lambda t: t[None], example)
+            return fixed_noise_scores(self.vae, example, epsilon)[0]
+
+        scores = tf.map_fn(score_one, inputs, fn_output_signature=tf.float64)
+        return {"nll": tf.cast(scores, tf.float32)}
+
+    def _encode_bytes(self, image_bytes, labels=None):
+        return self._encode(self._images(image_bytes), labels)
+
+    def _reconstruct_bytes(self, image_bytes, labels=None):
+        return self._reconstruct(self._images(image_bytes), labels)
+
+    def _score_bytes(self, image_bytes, labels=None):
+        return self._score(self._images(image_bytes), labels)
+
+    # === Helpers ===
+    def _inputs(self, x, labels, batch=None):
+        """The model's inputs: `x`, or `[x, one_hot_labels]`."""
+        if not self.conditional:
+            return x
+        num_classes = self.vae.num_classes
+        if batch is None:
+            batch = tf.shape(x)[0]
+        checks = [
+            tf.debugging.assert_equal(
+                tf.size(labels),
+                batch,
+                message="`labels` must hold one class index per example",
+            ),
+            tf.debugging.assert_non_negative(
+                labels,
+                message=f"`labels` must be class indices in [0, {num_classes})",
+            ),
+            tf.debugging.assert_less(
+                labels,
+                num_classes,
+                message=f"`labels` must be class indices in [0, {num_classes})",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            return [x, tf.one_hot(labels, num_classes, dtype=tf.float32)]
+
+    def _encode_inputs(self, inputs):
+        # The KL layer calls `add_loss`; a stateless scope keeps the traced
+        # loss tensor out of the model's eager `losses`.
+        with keras.StatelessScope():
+            z_mean, z_log_var = self.encoder(
+                self.vae._encoder_inputs(inputs), training=False
+            )
+        return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
+
+    def _decode_inputs(self, z, inputs):
+        """The likelihood's parameters and its mean, in the data's units."""
+        vae = self.vae
+        with keras.StatelessScope():
+            params = vae.decoder(vae._decoder_inputs(z, inputs), training=False)
+        x_mean = tf.cast(vae.likelihood.mean(params), tf.float32)
+        return params, tf.cast(vae._data_units(x_mean), tf.float32)
+
+    def _images(self, image_bytes):
+        """uint8 images of the model's shape, decoded and resized exactly as
+        `datasets.image_folder` does."""
+        height, width, channels = self.vae.data_shape
+
+        def decode(contents):
+            # BMP files go through PIL in `image_folder`, which a SavedModel
+            # cannot hold (TensorFlow misreads 8-bit palette BMPs).
+            not_bmp = tf.debugging.Assert(
+                tf.strings.substr(contents, 0, 2) != "BM",
+                ["BMP files are not served: send JPEG, PNG or GIF files"],
+            )
+            with tf.control_dependencies([not_bmp]):
+                contents = tf.identity(contents)
+            return decode_and_resize(
+                contents, (height, width), channels, self.resize
+            )
+
+        return tf.map_fn(
+            decode,
+            image_bytes,
+            fn_output_signature=tf.TensorSpec(self.vae.data_shape, tf.uint8),
+        )
+
+
+def warmup_requests(vae):
+    """A few small requests per signature, at batch sizes 1 and 8, with
+    inputs of the dtypes the signatures take."""
+    rng = np.random.default_rng(0)
+    requests = []
+    conditional = isinstance(vae, ConditionalVAE)
+    for batch_size in (1, 8):
+        # Uniform in the model's units, then in the data's.
+        u = rng.uniform(size=(batch_size,) + vae.data_shape).astype("float32")
+        z = rng.standard_normal((batch_size,) + vae.latent_shape)
+        x = keras.ops.convert_to_numpy(vae._data_units(u))
+        if vae.input_dtype == "uint8":
+            x = np.clip(np.round(x), 0, 255)
+        values = {
+            "x": x.astype(vae.input_dtype),
+            "z": z.astype("float32"),
+            "num_samples": np.int32(batch_size),
+            "seed": np.int64(batch_size),
+        }
+        if conditional:
+            labels = rng.integers(0, vae.num_classes, size=batch_size)
+            values["labels"] = labels.astype("int32")
+        if takes_image_bytes(vae):
+            values["image_bytes"] = np.array(
+                [tf.io.encode_png(image).numpy() for image in values["x"]],
+                dtype=object,
+            )
+        for name in signature_names(vae):
+            keys = _INPUT_NAMES[name] + ["labels"] * conditional
+            requests.append((name, {key: values[key] for key in keys}))
+    return requests
+
+
+_INPUT_NAMES = {
+    "serving_default": ["x"],
+    "reconstruct": ["x"],
+    "encode": ["x"],
+    "decode": ["z"],
+    "sample": ["num_samples", "seed"],
+    "score": ["x"],
+    "encode_bytes": ["image_bytes"],
+    "reconstruct_bytes": ["image_bytes"],
+    "score_bytes": ["image_bytes"],
+}

@@ -28,6 +28,13 @@ def anomaly_scores(
     while its cost grows like `K`. docs/anomaly.md measures how closely
     K = 1, 10 and 100 rank examples as K = 1000 does, and at what cost.
 
+    A likelihood measures how well the model can encode an example, not
+    only how typical it is: data simpler than the training data (a blank
+    image, the thin strokes of a 1 to a model of other digits, another,
+    plainer data set) can score *lower* than normal data (Nalisnick et
+    al.). Check the detector on known unusual examples (with `auroc`)
+    before trusting it.
+
     Args:
         vae: A trained `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
         x: Data, an array of shape `(n,) + vae.data_shape`.
@@ -35,8 +42,11 @@ def anomaly_scores(
         batch_size: Examples per chunk, as for `log_likelihood`.
         max_elements: The most decoded values held at once, as for
             `log_likelihood`.
-        seed: Optional integer: the same `x`, `seed` and `batch_size` give
-            identical scores. Without it every call draws afresh.
+        seed: Optional integer: the same call (the same `x` and
+            arguments) gives identical scores. The draws follow the
+            chunks, so an example scored in another batch gets other
+            draws and a score that differs by the estimate's noise.
+            Without a seed every call draws afresh.
         verbose: `"auto"`, 0, 1 or 2, as in `keras.Model.predict`.
         labels: The class of each example, for a `ConditionalVAE` only
             (which needs them): indices, one-hot rows, or one index for
@@ -57,13 +67,6 @@ def anomaly_scores(
     scores = keras_vae.evaluation.anomaly_scores(vae, x_new, seed=0)
     unusual = x_new[scores > threshold]
     ```
-
-    A likelihood measures how well the model can encode an example, not
-    only how typical it is: data simpler than the training data (a blank
-    image, the thin strokes of a 1 to a model of other digits, another,
-    plainer data set) can score *lower* than normal data (Nalisnick et
-    al.). Check the detector on known unusual examples (with `auroc`)
-    before trusting it.
 
     Reference:
         Nalisnick, Matsukawa, Teh, Gorur and Lakshminarayanan, "Do Deep

@@ -1,8 +1,20 @@
-"""Evaluation of a trained VAE: importance-sampled log-likelihood and
-latent statistics."""
+"""Evaluation of a trained VAE: importance-sampled log-likelihood, anomaly
+scores and latent statistics."""
 
+from keras_vae.evaluation.anomaly_scores import anomaly_scores
+from keras_vae.evaluation.anomaly_scores import anomaly_threshold
+from keras_vae.evaluation.anomaly_scores import auroc
+from keras_vae.evaluation.anomaly_scores import bits_per_dim
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
 from keras_vae.evaluation.log_likelihood import log_likelihood
 
-__all__ = ["active_units", "kl_per_dimension", "log_likelihood"]
+__all__ = [
+    "active_units",
+    "anomaly_scores",
+    "anomaly_threshold",
+    "auroc",
+    "bits_per_dim",
+    "kl_per_dimension",
+    "log_likelihood",
+]

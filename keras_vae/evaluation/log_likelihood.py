@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.utils.argument_checks import check_positive_int
 
 # One compiled function per model, so repeated estimates do not retrace. The
@@ -20,6 +21,7 @@ def log_likelihood(
     max_elements=2**24,
     seed=None,
     verbose="auto",
+    labels=None,
 ):
     """Estimates `log p(x)` per example by importance sampling, in nats.
 
@@ -32,7 +34,7 @@ def log_likelihood(
     most `max_elements` decoded values, so memory stays bounded for any `K`.
 
     Args:
-        vae: A `keras_vae.VAE`.
+        vae: A `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
         x: Data, an array of shape `(n,) + vae.data_shape`.
         num_samples: `K`, the number of importance samples per example.
         batch_size: Examples per chunk; by default as many as fit in
@@ -43,6 +45,10 @@ def log_likelihood(
         verbose: `"auto"`, 0, 1 or 2, as in `keras.Model.predict`: a
             progress bar over the examples with its ETA (1, and `"auto"`),
             one line when done (2), or nothing (0).
+        labels: The class of each example, for a `ConditionalVAE` only
+            (which needs them): integer indices of shape `(n,)`, one-hot
+            rows of shape `(n, num_classes)`, or one index for all. The
+            estimate is then of `log p(x|y)`.
 
     Returns:
         A float64 NumPy array of shape `(n,)`: the estimates of `log p(x)`.
@@ -71,6 +77,7 @@ def log_likelihood(
             f"or 2. Received: verbose={verbose!r}"
         )
     x = vae._as_float_array(x, "x")
+    arrays = (x,) + _labels(vae, labels, len(x))
     data_size = math.prod(vae.data_shape)
     # Examples per batch, then samples per chunk, so that one chunk holds at
     # most `max_elements` decoded values (one example at least).
@@ -92,7 +99,9 @@ def log_likelihood(
     progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
     results = []
     for start in range(0, len(x), batch_size):
-        batch = tf.constant(x[start : start + batch_size])
+        batch = vae._pack(
+            [tf.constant(a[start : start + batch_size]) for a in arrays]
+        )
         chunks = []
         for first in range(0, num_samples, samples_per_chunk):
             k = min(samples_per_chunk, num_samples - first)
@@ -101,19 +110,40 @@ def log_likelihood(
         log_w = tf.concat(chunks, axis=0)  # (K, batch)
         log_px = tf.reduce_logsumexp(log_w, axis=0) - math.log(num_samples)
         results.append(log_px.numpy())
-        progress.update(start + len(batch))
+        progress.update(start + len(log_px))
     return np.concatenate(results)
 
 
+def _labels(vae, labels, num_examples):
+    """`()` for a VAE, `(one_hot,)` for a `ConditionalVAE`, or raises."""
+    if isinstance(vae, ConditionalVAE):
+        if labels is None:
+            raise ValueError(
+                "This conditional VAE needs `labels`: the class of each "
+                "example, as indices or one-hot rows (e.g. `labels=y_test`), "
+                "or one index for all (`labels=3`). Received: labels=None"
+            )
+        return (vae._labels(labels, num_examples),)
+    if labels is not None:
+        raise ValueError(
+            "This VAE is unconditional: `labels` apply only to a "
+            "`keras_vae.ConditionalVAE`, and would be silently ignored. Drop "
+            f"them. Received: labels of type {type(labels).__name__}"
+        )
+    return ()
+
+
 def _log_weights_fn(vae):
-    """A compiled `(x, K, seed) -> log w` of shape `(K, batch)`, float64."""
+    """A compiled `(inputs, K, seed) -> log w` of shape `(K, batch)`,
+    float64; `inputs` are the model's: `x`, or `(x, y_one_hot)`."""
     vae_ref = weakref.ref(vae)
 
     @tf.function(reduce_retracing=True)
-    def log_weights(x, num_samples, seed):
+    def log_weights(inputs, num_samples, seed):
         vae = vae_ref()
-        shape = tf.concat([[num_samples, tf.shape(x)[0]], vae.latent_shape], 0)
+        batch = tf.shape(vae._data(inputs))[0]
+        shape = tf.concat([[num_samples, batch], vae.latent_shape], 0)
         epsilon = tf.random.stateless_normal(shape, seed, dtype=tf.float64)
-        return vae.log_importance_weights(x, epsilon, dtype="float64")
+        return vae.log_importance_weights(inputs, epsilon, dtype="float64")
 
     return log_weights

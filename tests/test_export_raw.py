@@ -124,7 +124,7 @@ def check_bytes_signatures(vae, signatures, directory, resize):
 def test_image_model_signatures_take_uint8_and_image_files(serving):
     _, loaded = serving
     signatures = loaded.signatures
-    assert sorted(signatures) == sorted(SIGNATURES + ("score",) + BYTES)
+    assert sorted(signatures) == sorted(SIGNATURES + BYTES)
     for name in ("serving_default", "reconstruct", "encode", "score"):
         spec = inputs_of(signatures[name])
         assert list(spec) == ["x"]
@@ -264,7 +264,7 @@ def test_table_model_takes_rows_in_their_own_units(tmp_path):
     vae.fit(rows, epochs=1, batch_size=16, verbose=0)
     path = export_saved_model(vae, tmp_path, score_samples=8, score_seed=5)
     signatures = tf.saved_model.load(path).signatures
-    assert sorted(signatures) == sorted(SIGNATURES + ("score",))
+    assert sorted(signatures) == sorted(SIGNATURES)
     assert inputs_of(signatures["encode"])["x"].dtype == tf.float32
     x = rows[:6]
     z_mean, _ = vae.encode(x)
@@ -294,7 +294,7 @@ def test_conditional_vae_takes_labels(tmp_path):
     )
     path = export_saved_model(cvae, tmp_path, score_samples=8)
     signatures = tf.saved_model.load(path).signatures
-    assert sorted(signatures) == sorted(SIGNATURES + ("score",))
+    assert sorted(signatures) == sorted(SIGNATURES)
     for name, expected in [
         ("encode", ["labels", "x"]),
         ("reconstruct", ["labels", "x"]),
@@ -360,7 +360,7 @@ def test_conditional_image_model_takes_image_files(image_files, tmp_path):
     cvae = image_vae(shape, num_classes=3, seed=0)
     path = export_saved_model(cvae, tmp_path, score_samples=4)
     signatures = tf.saved_model.load(path).signatures
-    assert sorted(signatures) == sorted(SIGNATURES + ("score",) + BYTES)
+    assert sorted(signatures) == sorted(SIGNATURES + BYTES)
     images, contents = folder_images(image_files, "crop", shape)
     labels = np.arange(len(images), dtype="int32") % 3
     assert images.dtype == np.uint8 and images.shape[1:] == shape

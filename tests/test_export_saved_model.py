@@ -19,6 +19,7 @@ INPUT_NAMES = {
     "encode": ["x"],
     "decode": ["z"],
     "sample": ["num_samples", "seed"],
+    "score": ["x"],
 }
 
 
@@ -166,7 +167,8 @@ def test_saved_model_cli_lists_signatures(version_dir):
         assert f"signature_def['{name}']" in result.stdout
     for name in ("x", "z", "num_samples", "seed"):
         assert f"inputs['{name}']" in result.stdout
-    for name in ("reconstruction", "z_mean", "z_log_var", "x_mean", "samples"):
+    outputs = ("reconstruction", "z_mean", "z_log_var", "x_mean", "samples")
+    for name in outputs + ("nll",):
         assert f"outputs['{name}']" in result.stdout
     assert "shape: (-1, 28, 28, 1)" in result.stdout
 

@@ -10,9 +10,14 @@ from keras_vae.export.scores import fixed_noise_scores
 from keras_vae.models.conditional_vae import ConditionalVAE
 
 #: The signatures of every exported SavedModel.
-SIGNATURES = ("serving_default", "reconstruct", "encode", "decode", "sample")
-#: Those of models that take raw data (a `preprocessing`) or labels.
-SCORE_SIGNATURES = ("score",)
+SIGNATURES = (
+    "serving_default",
+    "reconstruct",
+    "encode",
+    "decode",
+    "sample",
+    "score",
+)
 #: Those of 8-bit image models, on encoded image files.
 BYTES_SIGNATURES = ("encode_bytes", "reconstruct_bytes", "score_bytes")
 #: The accepted values of `resize`, as for `datasets.image_folder`.
@@ -22,8 +27,6 @@ RESIZE_MODES = ("crop", "pad")
 def signature_names(vae):
     """The names of the signatures a SavedModel of `vae` has."""
     names = SIGNATURES
-    if vae.preprocessing is not None or isinstance(vae, ConditionalVAE):
-        names += SCORE_SIGNATURES
     if takes_image_bytes(vae):
         names += BYTES_SIGNATURES
     return names

@@ -115,7 +115,10 @@ def _convert(vae, quantization):
     def decode(z):
         with keras.StatelessScope():
             params = decoder(z, training=False)
-        return {"x_mean": tf.cast(likelihood.mean(params), tf.float32)}
+        # In the data's units, as `vae.decode`: pixel values 0-255 for an
+        # 8-bit model.
+        x_mean = vae._data_units(likelihood.mean(params))
+        return {"x_mean": tf.cast(x_mean, tf.float32)}
 
     module = tf.Module()
     module.model_variables = [

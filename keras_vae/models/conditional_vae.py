@@ -62,7 +62,11 @@ class ConditionalVAE(VAE):
         return inputs[0]
 
     def _encoder_inputs(self, inputs):
-        return [self._model_units(inputs[0]), inputs[1]]
+        # Both tensors: Keras refuses a mix of tensors and arrays.
+        return [
+            ops.convert_to_tensor(self._model_units(inputs[0])),
+            ops.convert_to_tensor(inputs[1]),
+        ]
 
     def _decoder_inputs(self, z, inputs, repeats=1):
         labels = inputs[1]

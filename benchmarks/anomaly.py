@@ -20,14 +20,15 @@ nothing is downloaded).
 
 import argparse
 import datetime
-import os
 import platform
 import statistics
 import time
 
 import keras
 import numpy as np
+from machine import command_flags
 from machine import machine
+from machine import save_report
 
 import keras_vae
 from keras_vae.evaluation import anomaly_scores
@@ -229,7 +230,7 @@ def write_report(args, digits, stability, table, minutes):
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        "benchmarks/anomaly.py " + _flags(args),
+        "benchmarks/anomaly.py " + command_flags(args),
         "```",
         "",
         "The score is `keras_vae.evaluation.anomaly_scores`: the "
@@ -341,20 +342,7 @@ def write_report(args, digits, stability, table, minutes):
         f"{_median(table, 'flagged_normal'):.0%} of held-out benign rows "
         "(medians).",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write(text)
-
-
-def _flags(args):
-    flags = []
-    for key, value in vars(args).items():
-        if isinstance(value, list):
-            value = " ".join(map(str, value))
-        flags.append(f"--{key.replace('_', '-')} {value}")
-    return " ".join(flags)
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":

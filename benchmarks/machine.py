@@ -30,3 +30,21 @@ def peak_rss_mb():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def command_flags(args):
+    """The command-line flags that reproduce an `argparse` namespace."""
+    flags = []
+    for key, value in vars(args).items():
+        if isinstance(value, list):
+            value = " ".join(map(str, value))
+        flags.append(f"--{key.replace('_', '-')} {value}")
+    return " ".join(flags)
+
+
+def save_report(text, path):
+    """Prints a benchmark's report and writes it to `path` (in docs/)."""
+    print(text)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)

@@ -20,7 +20,9 @@ import platform
 import time
 
 import keras
+from machine import command_flags
 from machine import machine
+from machine import save_report
 
 import keras_vae
 from keras_vae.datasets import binarize
@@ -149,7 +151,7 @@ def write_report(args, curve, nll, stderr, elbo, units, eval_minutes):
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        "benchmarks/mnist_nll.py " + _flags(args),
+        "benchmarks/mnist_nll.py " + command_flags(args),
         "```",
         "",
         f"Recipe: MLP VAE 784-{'-'.join(map(str, args.hidden_units))}-"
@@ -179,20 +181,7 @@ def write_report(args, curve, nll, stderr, elbo, units, eval_minutes):
             f"| {row['minutes']:.1f} | {row['epoch']} | {row['nll']:.2f} | "
             f"{row['negative_elbo']:.2f} | {row['train_loss']:.2f} |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write(text)
-
-
-def _flags(args):
-    flags = []
-    for key, value in vars(args).items():
-        if isinstance(value, list):
-            value = " ".join(map(str, value))
-        flags.append(f"--{key.replace('_', '-')} {value}")
-    return " ".join(flags)
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":

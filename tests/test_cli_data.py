@@ -11,6 +11,7 @@ import pytest
 from shared_data import extract_cifar
 from shared_data import needs_cifar
 
+import keras_vae
 from keras_vae.cli import main
 from keras_vae.datasets import load_mnist
 
@@ -144,3 +145,44 @@ def test_a_folder_without_class_subfolders_trains_without_labels(tmp_path):
     assert metrics["train_examples"] + metrics["test_examples"] == 40
     vae = keras.saving.load_model(out / "model.keras")
     assert vae.data_shape == (8, 6, 3) and vae.input_dtype == "uint8"
+
+
+def test_score_writes_one_row_per_example_and_a_threshold(tmp_path, capsys):
+    rows = breast_cancer_csv(tmp_path / "cancer.csv")
+    out, _ = train(
+        tmp_path, "--data", str(tmp_path / "cancer.csv"), "--batch-size", "32"
+    )
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "\n".join(",".join(map(str, row)) for row in rows[:20].tolist())
+    )
+    scores_csv = tmp_path / "scores.csv"
+    arguments = ["score", str(out / "model.keras"), "--data", str(new)]
+    arguments += ["--reference", str(tmp_path / "cancer.csv")]
+    arguments += ["--output", str(scores_csv), "--num-samples", "8"]
+    assert main(arguments + ["--verbose", "0"]) == 0
+    with open(scores_csv) as f:
+        table = list(csv.DictReader(f))
+    assert [r["id"] for r in table] == [str(i) for i in range(20)]
+    vae = keras.saving.load_model(out / "model.keras")
+    expected = keras_vae.evaluation.anomaly_scores(
+        vae, rows[:20], num_samples=8, seed=0, verbose=0
+    )
+    np.testing.assert_allclose(
+        [float(r["score_nats"]) for r in table], expected, rtol=1e-5
+    )
+    bits = expected / (30 * np.log(2))
+    np.testing.assert_allclose(
+        [float(r["bits_per_dim"]) for r in table], bits, rtol=1e-4
+    )
+    reference = keras_vae.evaluation.anomaly_scores(
+        vae, rows, num_samples=8, seed=0, verbose=0
+    )
+    threshold = np.quantile(reference, 0.99)
+    flagged = [int(r["above_threshold"]) for r in table]
+    assert flagged == [int(s > threshold) for s in expected]
+    output = capsys.readouterr().out
+    assert f"suggested threshold {threshold:.2f} nats" in output
+    assert f"wrote {scores_csv}" in output
+    # An existing file is kept unless --overwrite.
+    assert main(arguments) == 2

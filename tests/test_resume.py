@@ -247,15 +247,15 @@ def test_resumes_at_the_step_of_the_last_backup(tmp_path):
 @pytest.mark.large
 def test_keras_callback_repeats_the_steps_it_had_made(tmp_path):
     # Why keras_vae.callbacks.BackupAndRestore exists. Keras 3.15's callback
-    # counts the first execution of each epoch as 31 batches, not 32, so it
-    # never wrote the backup of step 112: its last is that of step 80, made
-    # before epoch 0's end was recorded. It restarts epoch 0 from there, so
-    # the run makes 80 steps more than an uninterrupted one, and every
-    # step-indexed schedule ends elsewhere.
+    # with save_freq=32 overrides a batch hook, so `VAE.fit` runs it one step
+    # per execution (as Keras's default would): its last backup before the
+    # kill at step 112 is that of step 96, in epoch 1. It restarts epoch 1
+    # from its first batch there, so the run makes 16 steps more than an
+    # uninterrupted one, and every step-indexed schedule ends elsewhere.
     backup_files, runs = _run_killed_and_resumed(tmp_path, "keras")
     assert backup_files == ["latest.weights.h5", "training_metadata.json"]
-    assert int(runs["start"]["iterations"]) == STEPS_PER_EPOCH
-    assert len(runs["json"]["history"]["loss"]) == EPOCHS
+    assert int(runs["start"]["iterations"]) == 96
+    assert len(runs["json"]["history"]["loss"]) == EPOCHS - 1
     end, full_end = runs["end"], runs["full_end"]
-    assert int(end["iterations"]) == (EPOCHS + 1) * STEPS_PER_EPOCH
+    assert int(end["iterations"]) == 96 + (EPOCHS - 1) * STEPS_PER_EPOCH
     assert end["learning_rate"] < full_end["learning_rate"]

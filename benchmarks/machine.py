@@ -1,8 +1,10 @@
 """The machine description every benchmark prints with its table."""
 
+import json
 import os
 import platform
 import subprocess
+import sys
 
 
 def machine():
@@ -48,3 +50,41 @@ def save_report(text, path):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
+
+
+class WorkerProcess:
+    """A benchmark worker: `script --worker ...` in its own process, which
+    prints one JSON line when ready and one per command read on stdin.
+
+    Args:
+        script: The benchmark file to run (its `__file__`).
+        arguments: Its command-line arguments after the script.
+        close_timeout: Seconds `close` waits for the worker to exit.
+    """
+
+    def __init__(self, script, arguments, close_timeout=60):
+        self.close_timeout = close_timeout
+        self.process = subprocess.Popen(
+            [sys.executable, script, *arguments],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        self.ready = self.ask(None)
+
+    def ask(self, command):
+        """Sends `command` (None: nothing) and returns the next JSON line."""
+        if command is not None:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("worker died")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=self.close_timeout)

@@ -26,6 +26,7 @@ import time
 import numpy as np
 from machine import machine
 from machine import peak_rss_mb
+from machine import save_report
 
 
 def images(size):
@@ -213,10 +214,7 @@ def report(args, batch_rows, size_rows):
         "up to a factor of two (a neighbour taking a core); "
         "docs/performance.md has the side-by-side medians.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.output, "w") as f:
-        f.write(text)
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":

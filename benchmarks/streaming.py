@@ -32,6 +32,7 @@ import time
 import numpy as np
 from machine import machine
 from machine import peak_rss_mb
+from machine import save_report
 
 # $KERAS_VAE_DATA_DIR, else ../shared/data from the project root.
 ARCHIVE = os.path.join(
@@ -273,10 +274,7 @@ def report(args, base_rss, rows, load):
             f"| {rss:.0f} | {rss - base_rss:.0f} | {array:.0f} |"
         )
     lines += ["", *interpretation(rows)]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.output, "w") as f:
-        f.write(text)
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":

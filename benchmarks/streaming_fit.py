@@ -35,15 +35,16 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 import streaming
+from machine import WorkerProcess
 from machine import machine
 from machine import peak_rss_mb
+from machine import save_report
 from streaming import ARCHIVE
 from streaming import extract
 from streaming import subset
@@ -160,31 +161,13 @@ def serve_one(answer):
     return False
 
 
-class Worker:
+class Worker(WorkerProcess):
     def __init__(self, mode, folder):
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", mode, "--folder", folder],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        super().__init__(
+            __file__,
+            ["--worker", mode, "--folder", folder],
+            close_timeout=120,
         )
-        self.ready = self.ask(None)
-
-    def ask(self, command):
-        if command is not None:
-            self.process.stdin.write(command + "\n")
-            self.process.stdin.flush()
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("worker died")
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=120)
 
 
 # --------------------------------------------------------------------------
@@ -372,10 +355,7 @@ def report(args, base_rss, results, skipped, loads, wall):
             f"after the {args.minutes:g} minutes allowed.",
         ]
     lines += ["", *interpretation(results)]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(args.output, "w") as f:
-        f.write(text)
+    save_report("\n".join(lines) + "\n", args.output)
 
 
 def interpretation(results):

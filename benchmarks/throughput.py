@@ -33,6 +33,7 @@ import sys
 import time
 
 import numpy as np
+from machine import WorkerProcess
 from machine import machine
 from machine import peak_rss_mb
 
@@ -238,12 +239,11 @@ def serve_one(answer):
 # --------------------------------------------------------------------------
 
 
-class Worker:
+class Worker(WorkerProcess):
     def __init__(self, framework, model, batch_size, limit):
-        self.process = subprocess.Popen(
+        super().__init__(
+            __file__,
             [
-                sys.executable,
-                __file__,
                 "--worker",
                 framework,
                 "--model",
@@ -253,27 +253,7 @@ class Worker:
                 "--limit",
                 str(limit),
             ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        self.ask(None)
-
-    def ask(self, command):
-        if command is not None:
-            self.process.stdin.write(command + "\n")
-            self.process.stdin.flush()
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("worker died")
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=60)
 
 
 def peak_worker():

@@ -1,20 +1,32 @@
-"""Likelihoods `p(x|z)` of the decoder: `Bernoulli` and `Gaussian`."""
+"""Likelihoods `p(x|z)` of the decoder: `Bernoulli` and `Gaussian`, and for
+8-bit pixels `DiscretizedLogistic` and `DiscretizedLogisticMixture`."""
 
 import keras
 
 from keras_vae.likelihoods.bernoulli import Bernoulli
+from keras_vae.likelihoods.discretized_logistic import DiscretizedLogistic
+from keras_vae.likelihoods.discretized_logistic_mixture import (
+    DiscretizedLogisticMixture,
+)
 from keras_vae.likelihoods.gaussian import Gaussian
 
-_BY_NAME = {"bernoulli": Bernoulli, "gaussian": Gaussian}
+_BY_NAME = {
+    "bernoulli": Bernoulli,
+    "gaussian": Gaussian,
+    "discretized_logistic": DiscretizedLogistic,
+    "discretized_logistic_mixture": DiscretizedLogisticMixture,
+}
 
 
 def get(identifier):
     """Returns a likelihood layer from a name, a config dict or an instance.
 
     `"bernoulli"` gives `Bernoulli()`, `"gaussian"` gives `Gaussian()` with a
-    learned per-feature scale.
+    learned per-feature scale, `"discretized_logistic"` gives
+    `DiscretizedLogistic()` and `"discretized_logistic_mixture"` gives
+    `DiscretizedLogisticMixture()` with 10 components.
     """
-    if isinstance(identifier, (Bernoulli, Gaussian)):
+    if isinstance(identifier, tuple(_BY_NAME.values())):
         return identifier
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
@@ -27,4 +39,10 @@ def get(identifier):
     )
 
 
-__all__ = ["Bernoulli", "Gaussian", "get"]
+__all__ = [
+    "Bernoulli",
+    "DiscretizedLogistic",
+    "DiscretizedLogisticMixture",
+    "Gaussian",
+    "get",
+]

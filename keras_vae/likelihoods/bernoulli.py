@@ -34,11 +34,21 @@ class Bernoulli(keras.layers.Layer):
     #: Jacobian then applies to its log-likelihood).
     continuous = False
 
+    #: Whether `negative_log_likelihood` takes the pixel values themselves,
+    #: 0-255, whatever the encoder's preprocessing, and `mean` and `sample`
+    #: return values in `[0, 255]`.
+    pixel_values = False
+
     def negative_log_likelihood(self, x, logits):
         x = flatten_examples(ops.cast(x, "float32"))
         logits = flatten_examples(ops.cast(logits, "float32"))
         nll = ops.binary_crossentropy(x, logits, from_logits=True)
         return ops.sum(nll, axis=-1)
+
+    def output_channels(self, data_channels):
+        """How many decoder outputs a pixel (or feature) of `data_channels`
+        channels needs: one per channel (the logits)."""
+        return data_channels
 
     def mean(self, logits):
         return ops.sigmoid(ops.cast(logits, "float32"))

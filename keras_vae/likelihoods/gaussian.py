@@ -42,6 +42,11 @@ class Gaussian(keras.layers.Layer):
     #: Jacobian then applies to its log-likelihood).
     continuous = True
 
+    #: Whether `negative_log_likelihood` takes the pixel values themselves,
+    #: 0-255, whatever the encoder's preprocessing, and `mean` and `sample`
+    #: return values in `[0, 255]`.
+    pixel_values = False
+
     def __init__(self, scale=None, **kwargs):
         super().__init__(**kwargs)
         if scale is not None:
@@ -82,6 +87,11 @@ class Gaussian(keras.layers.Layer):
         z = (x - mean) * ops.exp(-log_scale)
         nll = 0.5 * ops.square(z) + log_scale + 0.5 * math.log(2 * math.pi)
         return ops.sum(nll, axis=-1)
+
+    def output_channels(self, data_channels):
+        """How many decoder outputs a pixel (or feature) of `data_channels`
+        channels needs: one per channel (the means)."""
+        return data_channels
 
     def mean(self, mean):
         return ops.cast(mean, "float32")

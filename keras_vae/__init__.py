@@ -27,17 +27,25 @@ from keras_vae.export import export_saved_model  # noqa: E402
 from keras_vae.export import export_tflite_decoder  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
 from keras_vae.models import ConditionalVAE  # noqa: E402
+from keras_vae.models import HierarchicalVAE  # noqa: E402
 from keras_vae.models import build_conv_vae  # noqa: E402
+from keras_vae.models import build_hierarchical_mlp_vae  # noqa: E402
+from keras_vae.models import build_hierarchical_vae  # noqa: E402
 from keras_vae.models import build_mlp_vae  # noqa: E402
+from keras_vae.models import build_resnet_vae  # noqa: E402
 from keras_vae.saving import load_vae  # noqa: E402
 from keras_vae.version import __version__  # noqa: E402
 
 __all__ = [
     "ConditionalVAE",
+    "HierarchicalVAE",
     "VAE",
     "__version__",
     "build_conv_vae",
+    "build_hierarchical_mlp_vae",
+    "build_hierarchical_vae",
     "build_mlp_vae",
+    "build_resnet_vae",
     "callbacks",
     "datasets",
     "evaluation",

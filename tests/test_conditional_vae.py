@@ -68,7 +68,12 @@ def test_builders_return_a_conditional_vae():
 def test_training_lowers_the_loss(trained):
     _, history = trained
     losses = history.history["loss"]
-    assert set(history.history) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert set(history.history) == {
+        "loss",
+        "reconstruction_loss",
+        "kl_loss",
+        "bits_per_dim",  # Images: (8, 8, 1).
+    }
     assert np.all(np.isfinite(losses))
     assert losses[-1] < losses[0]
 

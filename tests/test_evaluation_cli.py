@@ -115,9 +115,17 @@ def test_train_writes_the_model_metrics_and_png(trained_dir):
     assert metrics["test_examples"] == 2000
     assert metrics["units"] == "nats per example"
     test = metrics["test"]
-    assert set(test) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert set(test) == {
+        "loss",
+        "reconstruction_loss",
+        "kl_loss",
+        "bits_per_dim",
+    }
     parts = test["reconstruction_loss"] + test["kl_loss"]
     assert abs(test["loss"] - parts) < 1e-3
+    assert test["bits_per_dim"] == pytest.approx(
+        test["loss"] / (784 * math.log(2)), rel=1e-5
+    )
     # One epoch brings the Bernoulli NLL of MNIST well below the 543 nats
     # of a model that predicts 0.5 everywhere (784 ln 2).
     assert 0 < test["loss"] < 784 * math.log(2)

@@ -105,7 +105,16 @@ def test_train_on_batch_under_the_default_compile(x):
     for a, b in zip(fused.weights, single.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
     test_logs = fused.test_on_batch(x[:32], return_dict=True)
-    assert set(test_logs) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert set(test_logs) == {
+        "loss",
+        "reconstruction_loss",
+        "kl_loss",
+        "bits_per_dim",
+    }
+    dims = np.prod(fused.data_shape)
+    assert test_logs["bits_per_dim"] == pytest.approx(
+        test_logs["loss"] / (dims * np.log(2)), rel=1e-6
+    )
 
 
 def test_a_callback_stops_training_at_the_batch_it_asks(x, capsys):

@@ -285,3 +285,19 @@ def test_assigning_beta_between_epochs_reaches_the_compiled_step(
     assert zero.history["kl_loss"][0] == 0.0
     # The same compiled step served all three epochs.
     assert vae.train_function is train_function
+
+
+def test_sample_at_a_temperature_scales_the_prior_draws(tiny_vae):
+    z = tiny_vae._prior_sample(5, seed=3)
+    np.testing.assert_allclose(
+        tiny_vae.sample(5, seed=3, temperature=0.6),
+        tiny_vae.decode(0.6 * z),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        tiny_vae.sample(5, seed=3, temperature=0.0),
+        tiny_vae.decode(np.zeros((5, 2), "float32")),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="temperature=-1"):
+        tiny_vae.sample(5, temperature=-1)

@@ -17,6 +17,13 @@ INPUT_UNITS = {
     "unit": "values in [0, 1]",
 }
 
+#: The builder of each `--architecture`, by its name in `keras_vae`.
+BUILDERS = {
+    "mlp": "build_mlp_vae",
+    "conv": "build_conv_vae",
+    "resnet": "build_resnet_vae",
+}
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -29,7 +36,12 @@ def add_parser(subparsers):
     )
     add_data_arguments(parser)
     parser.add_argument(
-        "--architecture", choices=("mlp", "conv"), default="mlp"
+        "--architecture",
+        choices=tuple(BUILDERS),
+        default="mlp",
+        help="mlp: dense layers; conv: strided convolutions; resnet: "
+        "residual convolutional stages, for colour images of 32-64 pixels. "
+        "Default: mlp.",
     )
     parser.add_argument("--latent-dim", type=int, default=20)
     parser.add_argument(
@@ -41,10 +53,16 @@ def add_parser(subparsers):
     )
     parser.add_argument(
         "--likelihood",
-        choices=("bernoulli", "gaussian"),
+        choices=(
+            "bernoulli",
+            "gaussian",
+            "discretized_logistic_mixture",
+            "discretized_logistic",
+        ),
         default=None,
         help="Default: bernoulli for images (pixel intensities in [0, 1]), "
-        "gaussian for tables.",
+        "gaussian for tables. The discretized logistics model 8-bit pixel "
+        "values (image folders, cifar10).",
     )
     parser.add_argument("--beta", type=float, default=1.0)
     parser.add_argument(
@@ -195,13 +213,17 @@ def run(args):
     likelihood_name = args.likelihood or (
         "gaussian" if data.kind == "table" else "bernoulli"
     )
+    if likelihood_name.startswith("discretized") and data.kind != "8bit":
+        raise ValueError(
+            f"--likelihood {likelihood_name} models 8-bit pixel values, but "
+            f"these data are {_KINDS[data.kind]}. Train it on an image "
+            "folder (--data FOLDER) or --dataset cifar10, or choose "
+            f"bernoulli or gaussian. Received: --likelihood {likelihood_name}"
+        )
     likelihood = likelihood_name
     if likelihood_name == "gaussian":
         likelihood = keras_vae.likelihoods.Gaussian()
-    if args.architecture == "conv":
-        build = keras_vae.build_conv_vae
-    else:
-        build = keras_vae.build_mlp_vae
+    build = getattr(keras_vae, BUILDERS[args.architecture])
     scope = strategy.scope() if strategy else contextlib.nullcontext()
     with scope:
         vae = build(
@@ -360,6 +382,13 @@ def is_chief(strategy):
         and resolver.task_id == 0
         and (not has_chief)
     )
+
+
+_KINDS = {
+    "unit": "values in [0, 1]",
+    "table": "table rows",
+    "8bit": "8-bit pixel values",
+}
 
 
 def preprocessing_for(data):

@@ -12,6 +12,7 @@ from keras_vae.datasets._split import check_seed
 from keras_vae.datasets._split import check_validation_split
 from keras_vae.datasets._split import validation_mask
 from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.tf_data import without_autotune
 
 #: The file extensions read as images (any case), as in
 #: `keras.utils.image_dataset_from_directory`.
@@ -53,8 +54,9 @@ def image_folder(
     images anywhere below it carry its label.
 
     Files are decoded while the dataset is iterated, in parallel
-    (`tf.data.AUTOTUNE`) and prefetched: only file names are held in
-    memory. Before the dataset is returned every file is decoded once (one
+    and prefetched, with tf.data's autotuner off (it stalled
+    training epochs; see docs/streaming_fit.md): only file names are held
+    in memory. Before the dataset is returned every file is decoded once (one
     extra decoding pass, measured in docs/streaming.md), so that a
     truncated or damaged file fails here, by name, and not halfway through
     an epoch.
@@ -519,7 +521,7 @@ def _dataset(
         )
     if batch_size is not None:
         dataset = dataset.batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return without_autotune(dataset.prefetch(tf.data.AUTOTUNE))
 
 
 def _resize(image, size, mode):

@@ -144,6 +144,12 @@ def _log_weights_fn(vae):
         batch = tf.shape(vae._data(inputs))[0]
         shape = tf.concat([[num_samples, batch], vae.latent_shape], 0)
         epsilon = tf.random.stateless_normal(shape, seed, dtype=tf.float64)
+        # 8-bit values under a density: one draw of `x + u` per example and
+        # chunk (see `VAE._dequantized`), still a bound on `log P(x)`.
+        noise = tf.random.stateless_uniform(
+            tf.shape(vae._data(inputs)), seed + 1
+        )
+        inputs = vae._dequantized(inputs, noise)
         return vae.log_importance_weights(inputs, epsilon, dtype="float64")
 
     return log_weights

@@ -54,8 +54,10 @@ def export_saved_model(
       if the likelihood has them (Bernoulli; in the model's units).
     - `sample`: `num_samples` (int32 scalar) and `seed` (int64 scalar) ->
       `{"samples"}`, the means of `p(x|z)` for `z ~ N(0, I)` drawn with
-      `tf.random.stateless_normal`: the same seed gives the same samples.
-    - `score` (models with a `preprocessing` or labels): `x` -> `{"nll"}`,
+      `tf.random.stateless_normal`: the same seed gives the same samples
+      (for a `keras_vae.HierarchicalVAE`, that noise drawn through every
+      group's prior, as `vae.sample`).
+    - `score`: `x` -> `{"nll"}`,
       `-log p(x)` per example in nats, estimated by importance sampling
       with `score_samples` draws of noise fixed at export time
       (`keras_vae.export.fixed_noise_scores` with `score_noise`): the same
@@ -75,7 +77,8 @@ def export_saved_model(
     `assets.extra/tf_serving_warmup_requests`.
 
     Args:
-        vae: A built `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
+        vae: A built `keras_vae.VAE`, `keras_vae.ConditionalVAE` or
+            `keras_vae.HierarchicalVAE`.
         path: The model base directory, e.g. `"saved_models/mnist_vae"`.
         version: Optional positive integer. Defaults to one more than the
             largest existing version, or 1.

@@ -85,7 +85,6 @@ class _Functions:
         self.resize = resize
         self.epsilon = epsilon
         self.conditional = isinstance(vae, ConditionalVAE)
-        self.encoder = keras.Model(vae.encoder.inputs, vae.encoder.outputs[:2])
         x = tf.TensorSpec((None,) + vae.data_shape, vae.input_dtype, name="x")
         z = tf.TensorSpec((None,) + vae.latent_shape, tf.float32, name="z")
         image_bytes = tf.TensorSpec((None,), tf.string, name="image_bytes")
@@ -144,6 +143,8 @@ class _Functions:
             with tf.control_dependencies([one_or_all]):
                 labels = tf.broadcast_to(labels, [num_samples])
         inputs = self._inputs(None, labels, batch=num_samples)
+        with keras.StatelessScope():
+            z = self.vae._prior_latents(z)
         return {"samples": self._decode_inputs(z, inputs)[1]}
 
     def _score(self, x, labels=None):
@@ -200,18 +201,15 @@ class _Functions:
         # The KL layer calls `add_loss`; a stateless scope keeps the traced
         # loss tensor out of the model's eager `losses`.
         with keras.StatelessScope():
-            z_mean, z_log_var = self.encoder(
-                self.vae._encoder_inputs(inputs), training=False
-            )
+            z_mean, z_log_var = self.vae._posterior_tensors(inputs)
         return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
 
     def _decode_inputs(self, z, inputs):
         """The likelihood's parameters and its mean, in the data's units."""
         vae = self.vae
         with keras.StatelessScope():
-            params = vae.decoder(vae._decoder_inputs(z, inputs), training=False)
-        x_mean = tf.cast(vae.likelihood.mean(params), tf.float32)
-        return params, tf.cast(vae._data_units(x_mean), tf.float32)
+            params = vae._decoder_params(z, inputs)
+        return params, tf.cast(vae._decoded_mean(params), tf.float32)
 
     def _images(self, image_bytes):
         """uint8 images of the model's shape, decoded and resized exactly as

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_vae.export import _checks
 from keras_vae.export import _files
+from keras_vae.models.hierarchical_vae import HierarchicalVAE
 
 #: The accepted values of `quantization`.
 QUANTIZATIONS = (None, "float16", "dynamic_range", "int8")
@@ -27,8 +28,15 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
     only, so it runs in `ai_edge_litert.interpreter.Interpreter` without the
     Flex delegate.
 
+    For a `keras_vae.HierarchicalVAE`, `z` is the standard normal noise of
+    every group, flattened and concatenated (top first): the model draws
+    each group from its prior given the groups above and decodes the last,
+    so `z ~ N(0, I)` generates, as for any VAE, and equals
+    `vae.decode(vae._prior_latents(z))`.
+
     A decoder under a mixed-precision policy is converted in float32, as
-    TFLite's builtin kernels have no float16 matrix product.
+    TFLite's builtin kernels have no float16 matrix product (not for a
+    `HierarchicalVAE`: export a float32 copy of it).
 
     The file is written atomically: to a hidden file in the same directory,
     which must load and run in the LiteRT interpreter before it is renamed
@@ -96,15 +104,23 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
 
 
 def _convert(vae, quantization):
-    decoder = vae.decoder
+    hierarchical = isinstance(vae, HierarchicalVAE)
+    generative = vae if hierarchical else vae.decoder
+    decoder = None
     if any(
         layer.compute_dtype != "float32"
-        for layer in decoder._flatten_layers(include_self=False)
+        for layer in generative._flatten_layers(include_self=False)
     ):
+        if hierarchical:
+            raise ValueError(
+                "A HierarchicalVAE under a mixed-precision policy cannot be "
+                "exported to TFLite (its builtin kernels have no float16 "
+                "matrix product). Build the same model under the float32 "
+                "policy, `set_weights` from this one, and export that."
+            )
         # TFLite's builtin kernels have no float16 `MatMul`: convert a
         # float32 copy (`quantization="float16"` still stores float16).
-        decoder = _float32_copy(decoder)
-    likelihood = vae.likelihood
+        decoder = _float32_copy(vae.decoder)
     latent_shape = vae.latent_shape
 
     @tf.function(
@@ -114,16 +130,21 @@ def _convert(vae, quantization):
     )
     def decode(z):
         with keras.StatelessScope():
-            params = decoder(z, training=False)
+            if decoder is not None:
+                params = decoder(z, training=False)
+            else:
+                # The prior's draw for noise `z`: `z` itself but for a
+                # hierarchy.
+                params = vae._decoder_params(vae._prior_latents(z), None)
         # In the data's units, as `vae.decode`: pixel values 0-255 for an
         # 8-bit model.
-        x_mean = vae._data_units(likelihood.mean(params))
+        x_mean = vae._decoded_mean(params)
         return {"x_mean": tf.cast(x_mean, tf.float32)}
 
     module = tf.Module()
-    module.model_variables = [
-        v.value for v in decoder.weights + likelihood.weights
-    ]
+    weights = vae.weights if decoder is None else decoder.weights
+    weights = {id(v): v for v in weights + vae.likelihood.weights}
+    module.model_variables = [v.value for v in weights.values()]
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [decode.get_concrete_function()], trackable_obj=module
     )

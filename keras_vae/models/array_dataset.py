@@ -1,11 +1,12 @@
 """In-memory arrays fed to `fit` as Keras feeds them, without tf.data's
 autotuner: part of the fast path of `VAE.fit`."""
 
-import tensorflow as tf
 from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 from keras.src.trainers.data_adapters.array_data_adapter import (
     can_convert_arrays,
 )
+
+from keras_vae.utils.tf_data import without_autotune
 
 
 def is_array_input(x):
@@ -20,14 +21,8 @@ class ArrayDataset(ArrayDataAdapter):
     `fit` takes a data adapter in place of `x` and uses it as it is, so the
     batches are exactly those Keras would make of the arrays: the same
     per-epoch permutation, drawn from the same seeds, and the same short
-    last batch. Only the `tf.data` options change. On a 2-core CPU the
-    autotuner, retuning the parallel batch gathers while a compiled step
-    runs, left the step one core for whole epochs at a time: epochs
-    alternated between about 35,000 and 23,000 samples/s for the MNIST MLP
-    VAE, where without it every epoch ran at the faster speed.
+    last batch. Only the `tf.data` options change (see `without_autotune`).
     """
 
     def get_tf_dataset(self):
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return super().get_tf_dataset().with_options(options)
+        return without_autotune(super().get_tf_dataset())

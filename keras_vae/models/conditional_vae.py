@@ -61,6 +61,9 @@ class ConditionalVAE(VAE):
     def _data(self, inputs):
         return inputs[0]
 
+    def _with_data(self, inputs, x):
+        return (x, inputs[1])
+
     def _encoder_inputs(self, inputs):
         # Both tensors: Keras refuses a mix of tensors and arrays.
         return [
@@ -131,7 +134,9 @@ class ConditionalVAE(VAE):
         y = self._labels(labels, len(x))
         return self._reconstruct(x, y, batch_size=batch_size)
 
-    def sample(self, num_samples, labels, seed=None):
+    def sample(self, num_samples, labels, seed=None, temperature=1.0):
         """Draws `z ~ N(0, I)` and returns the mean of `p(x|z, y)` for the
-        given `labels` (one class index for all, or one per sample)."""
-        return self.decode(self._prior_sample(num_samples, seed), labels)
+        given `labels` (one class index for all, or one per sample); see
+        `VAE.sample` for `temperature`."""
+        z = self._prior_sample(num_samples, seed, temperature)
+        return self.decode(z, labels)

@@ -1,9 +1,13 @@
 import keras
 
+from keras_vae import likelihoods
 from keras_vae.models.gaussian_encoder_head import assemble_vae
 from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
 from keras_vae.models.gaussian_encoder_head import label_input
+from keras_vae.models.image_sizes import check_image_shape
+from keras_vae.models.image_sizes import halved_sizes
+from keras_vae.models.image_sizes import output_padding
 from keras_vae.utils.argument_checks import check_int_tuple
 from keras_vae.utils.argument_checks import check_positive_int
 
@@ -27,7 +31,9 @@ def build_conv_vae(
     The encoder is a stack of 3x3 `Conv2D` layers with stride 2 and
     `"same"` padding (one per entry of `filters`), then `Dense` layers of
     `hidden_units`; the decoder mirrors it with `Conv2DTranspose` layers and
-    a final 3x3 convolution to the image's channels. Each stride halves the
+    a final 3x3 convolution to the likelihood's parameters,
+    `likelihood.output_channels(channels)` of them per pixel (the image's
+    channels for Bernoulli and Gaussian). Each stride halves the
     height and width, rounding up (30 -> 15 -> 8); on an axis where it
     rounded up, the mirroring `Conv2DTranspose` has an `output_padding` of 0
     and returns the odd size (8 -> 15 -> 30), so the decoder's output has
@@ -68,15 +74,14 @@ def build_conv_vae(
     rgb.decoder.output_shape  # (None, 100, 75, 3)
     ```
     """
-    input_shape = _check_image_shape(input_shape)
+    input_shape = check_image_shape(input_shape)
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     filters = check_int_tuple(filters, "filters")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
-    channels = input_shape[2]
+    likelihood = likelihoods.get(likelihood)
+    channels = likelihood.output_channels(input_shape[2])
     # The (height, width) of the image and after each strided convolution.
-    sizes = [input_shape[:2]]
-    for _ in filters:
-        sizes.append(tuple((n + 1) // 2 for n in sizes[-1]))
+    sizes = halved_sizes(input_shape[:2], len(filters))
 
     x = keras.Input(shape=input_shape, name="x")
     h = x
@@ -106,7 +111,7 @@ def build_conv_vae(
             3,
             strides=2,
             padding="same",
-            output_padding=_output_padding(sizes[-1 - i], sizes[-2 - i]),
+            output_padding=output_padding(sizes[-1 - i], sizes[-2 - i]),
             activation="relu",
             name=f"deconv_{i}",
         )(h)
@@ -124,29 +129,3 @@ def build_conv_vae(
         seed=seed,
         preprocessing=preprocessing,
     )
-
-
-def _check_image_shape(input_shape):
-    """Returns `input_shape` as `(height, width, channels)`, all >= 1."""
-    try:
-        shape = check_int_tuple(input_shape, "input_shape")
-    except ValueError:
-        shape = ()
-    if len(shape) != 3:
-        raise ValueError(
-            "Invalid value for argument `input_shape`: expected (height, "
-            "width, channels), three integers >= 1. Received: "
-            f"input_shape={input_shape!r}"
-        )
-    return shape
-
-
-def _output_padding(small, large):
-    """The `output_padding` of a stride-2 `"same"` `Conv2DTranspose` from
-    `small` to `large` (height, width), where `small` is `large` halved and
-    rounded up. `None` where both sizes are even: the layer's default, which
-    doubles, as in models built before odd sizes were allowed."""
-    if all(n == 2 * m for m, n in zip(small, large)):
-        return None
-    # "same" with an output padding gives 2 * m - 1 + padding.
-    return tuple(n - 2 * m + 1 for m, n in zip(small, large))

@@ -2,6 +2,7 @@ import math
 
 import keras
 
+from keras_vae import likelihoods
 from keras_vae.models.gaussian_encoder_head import assemble_vae
 from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
@@ -27,12 +28,16 @@ def build_mlp_vae(
     """Builds a VAE whose encoder and decoder are multilayer perceptrons.
 
     The encoder flattens `x` and applies `Dense` layers of `hidden_units`;
-    the decoder mirrors them and reshapes back to `input_shape`. With the
+    the decoder mirrors them and reshapes back to `input_shape`, or for
+    `(height, width, channels)` images to `(height, width,
+    likelihood.output_channels(channels))` (the same shape for Bernoulli and
+    Gaussian). With the
     defaults it is the 784-400-20 VAE of Kingma and Welling (and of the
     PyTorch example).
 
     Args:
-        input_shape: The shape of one example, any rank.
+        input_shape: The shape of one example, any rank (`(height, width,
+            channels)` for a likelihood with more outputs than channels).
         latent_dim: The number of latent dimensions.
         hidden_units: The widths of the encoder's hidden layers; the decoder
             uses them in reverse order. `()` gives linear maps.
@@ -67,6 +72,8 @@ def build_mlp_vae(
     input_shape = check_int_tuple(input_shape, "input_shape")
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
+    likelihood = likelihoods.get(likelihood)
+    out_shape = params_shape(input_shape, likelihood)
 
     x = keras.Input(shape=input_shape, name="x")
     x_label = label_input(num_classes)
@@ -82,8 +89,8 @@ def build_mlp_vae(
     h = concatenate_label(z, z_label)
     for i, units in enumerate(reversed(hidden_units)):
         h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
-    h = keras.layers.Dense(math.prod(input_shape), name="params")(h)
-    params = keras.layers.Reshape(input_shape)(h)
+    h = keras.layers.Dense(math.prod(out_shape), name="params")(h)
+    params = keras.layers.Reshape(out_shape)(h)
     return assemble_vae(
         x,
         x_label,
@@ -97,3 +104,20 @@ def build_mlp_vae(
         seed=seed,
         preprocessing=preprocessing,
     )
+
+
+def params_shape(input_shape, likelihood):
+    """The shape of the decoder's output: `input_shape` with the channels
+    of a pixel replaced by the likelihood's outputs for them."""
+    outputs = likelihood.output_channels(input_shape[-1])
+    if outputs == input_shape[-1]:
+        return input_shape
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"The likelihood {type(likelihood).__name__} needs "
+            f"{outputs} outputs for {input_shape[-1]} channels, which "
+            "the dense builders give images only: expected `input_shape` of "
+            "(height, width, channels). Received: "
+            f"input_shape={input_shape!r}"
+        )
+    return input_shape[:2] + (outputs,)

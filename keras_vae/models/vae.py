@@ -56,7 +56,18 @@ class VAE(keras.Model):
     `reconstruction_loss` (the negative log-likelihood of `x`, summed over
     the data dimensions and averaged over the batch) plus `kl_loss` (the sum
     of the losses the layers added: the beta-weighted KL, and any weight
-    regularizer). `fit`, `evaluate` and the metrics report all three.
+    regularizer). `fit`, `evaluate` and the metrics report all three, and
+    for image data `(height, width, channels)` also `bits_per_dim`: `loss`
+    divided by the number of values and `log 2` (the negative ELBO in bits
+    per dimension when `beta` is 1 and free bits are off).
+
+    The likelihood models the data in the units it is given in. 8-bit
+    pixels (`preprocessing="8bit"`) under a density (`"gaussian"`) are
+    dequantized in `fit` and `evaluate`, `x + u` with `u ~ U[0, 1)`, so
+    that the loss bounds the probability of the 8-bit image and its bits
+    per dimension compare with those of a discrete likelihood over the 256
+    values, such as `"discretized_logistic_mixture"` (which takes the pixel
+    values 0-255 itself, and implies `preprocessing="8bit"`).
 
     With `num_importance_samples=K > 1` it minimizes instead the negative
     importance-weighted bound of Burda et al. (IWAE),
@@ -88,10 +99,14 @@ class VAE(keras.Model):
     Args:
         encoder: A `keras.Model` from `x` to `[z_mean, z_log_var, z]` that
             contains a `KLDivergenceLayer`.
-        decoder: A `keras.Model` from `z` to the likelihood's parameters, of
-            the same shape as `x`.
+        decoder: A `keras.Model` from `z` to the likelihood's parameters:
+            the shape of `x`, with `likelihood.output_channels(channels)`
+            on the last axis (as many as `x` has for Bernoulli and
+            Gaussian).
         likelihood: `"bernoulli"` (data in [0, 1]), `"gaussian"` (learned
-            per-feature scale) or a `keras_vae.likelihoods` instance.
+            per-feature scale), `"discretized_logistic_mixture"` or
+            `"discretized_logistic"` (8-bit pixel values), or a
+            `keras_vae.likelihoods` instance.
         num_importance_samples: `K`, the number of draws of `z` per example
             in the training objective: 1 (the default) gives the ELBO, more
             the IWAE bound.
@@ -142,11 +157,15 @@ class VAE(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = encoder
         self.decoder = decoder
+        likelihood = likelihoods.get(likelihood)
+        if getattr(likelihood, "pixel_values", False):
+            preprocessing = _pixel_preprocessing(preprocessing, likelihood)
         self._preprocessing_argument = preprocessing
         self.preprocessing = preprocessing_module.get(preprocessing)
         if self.preprocessing is not None and not self.preprocessing.built:
             self.preprocessing.build((None,) + self.data_shape)
-        self.likelihood = likelihoods.get(likelihood)
+        self.likelihood = likelihood
+        _check_decoder_output(decoder, self.data_shape, self.likelihood)
         if not self.likelihood.built:
             # A deserialized likelihood was built already from its config.
             self.likelihood.build(decoder.output_shape)
@@ -165,6 +184,8 @@ class VAE(keras.Model):
             name="reconstruction_loss"
         )
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        if self._reports_bits_per_dim:
+            self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
         # The KL warm-up schedule `[steps, start_beta, target_beta]`, applied
         # in the compiled step (off while `steps` is 0); see `set_kl_warmup`.
         self.kl_warmup = self.add_weight(
@@ -228,11 +249,14 @@ class VAE(keras.Model):
 
     @property
     def _trackers(self):
-        return [
+        trackers = [
             self.loss_tracker,
             self.reconstruction_loss_tracker,
             self.kl_loss_tracker,
         ]
+        if self._reports_bits_per_dim:
+            trackers.append(self.bits_per_dim_tracker)
+        return trackers
 
     @property
     def metrics(self):
@@ -441,8 +465,56 @@ class VAE(keras.Model):
         scale, offset = preprocessing_module.affine(self.preprocessing)
         return (ops.cast(u, "float32") - offset) / scale
 
+    def _decoded_mean(self, params):
+        """The mean of `p(x|z)` for the decoder's `params`, in the data's
+        units (pixel values 0-255 for an 8-bit model)."""
+        mean = self.likelihood.mean(params)
+        if getattr(self.likelihood, "pixel_values", False):
+            return ops.cast(mean, "float32")  # In the data's units already.
+        return self._data_units(mean)
+
+    @property
+    def _dequantizes(self):
+        """Whether `x` holds 8-bit values that a density models: they are
+        then dequantized in the training and test steps (see
+        `_dequantized`)."""
+        return (
+            self._preprocessing_argument == preprocessing_module.PIXELS_8BIT
+            and self.likelihood.continuous
+        )
+
+    def _dequantized(self, inputs, noise=None):
+        """`inputs` with `x + u`, `u ~ U[0, 1)` per value, where
+        `_dequantizes` (else unchanged).
+
+        A density `p` over pixel values then bounds the probability of the
+        8-bit image: `log P(x) >= E_u log p(x + u)` (Theis et al., 2016), so
+        its negative log-likelihood is in the bits per dimension of the
+        discrete likelihoods, with no correction (the data's units already
+        have bins of width 1). `noise` is `u`, or None to draw it.
+        """
+        if not self._dequantizes:
+            return inputs
+        x = ops.cast(self._data(inputs), "float32")
+        if noise is None:
+            noise = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
+        return self._with_data(inputs, x + ops.cast(noise, "float32"))
+
+    def _with_data(self, inputs, x):
+        """`inputs` with their data `x` replaced."""
+        return x
+
+    @property
+    def _reports_bits_per_dim(self):
+        """Whether `fit` and `evaluate` log `bits_per_dim`: for image data,
+        `(height, width, channels)`."""
+        return len(self.data_shape) == 3
+
     def _negative_log_likelihood(self, x, params):
         """`-log p(x|z)` per example, of `x` in its own units."""
+        if getattr(self.likelihood, "pixel_values", False):
+            # The likelihood models the pixel values themselves.
+            return self.likelihood.negative_log_likelihood(x, params)
         nll = self.likelihood.negative_log_likelihood(
             self._model_units(x), params
         )
@@ -469,11 +541,12 @@ class VAE(keras.Model):
         params = self.decoder(
             self._decoder_inputs(z_mean, inputs), training=training
         )
-        return self._data_units(self.likelihood.mean(params))
+        return self._decoded_mean(params)
 
     def compute_losses(self, inputs, training=False):
         """Returns `(loss, reconstruction_loss, kl_loss)` of one batch: batch
         means in nats (see the class docstring)."""
+        inputs = self._dequantized(inputs)
         if self.num_importance_samples > 1:
             return self._importance_weighted_losses(inputs, training)
         x = self._data(inputs)
@@ -613,6 +686,13 @@ class VAE(keras.Model):
             reconstruction_loss, sample_weight=batch_size
         )
         self.kl_loss_tracker.update_state(kl_loss, sample_weight=batch_size)
+        if self._reports_bits_per_dim:
+            # The loss (the negative ELBO, or the IWAE bound) per data
+            # value, in bits.
+            dims = math.prod(self.data_shape)
+            self.bits_per_dim_tracker.update_state(
+                loss / (dims * math.log(2)), sample_weight=batch_size
+            )
         results = _metric_results(self._trackers)
         for metric in self._compiled_metrics():
             result = metric.result()
@@ -759,11 +839,12 @@ class VAE(keras.Model):
         x = self._as_float_array(x, "x")
         return self._reconstruct(x, batch_size=batch_size)
 
-    def sample(self, num_samples, seed=None):
+    def sample(self, num_samples, seed=None, temperature=1.0):
         """Draws `z` from the `N(0, I)` prior and returns the mean of
         `p(x|z)` for each, as a NumPy array; reproducible for an int
-        `seed`."""
-        return self.decode(self._prior_sample(num_samples, seed))
+        `seed`. A `temperature` below 1 draws `z ~ N(0, temperature**2 I)`,
+        nearer the prior's mode: typical images rather than varied ones."""
+        return self.decode(self._prior_sample(num_samples, seed, temperature))
 
     # The array-in, array-out work of the methods above, on `arrays` that
     # `_pack` turns into model inputs: `(x,)` here.
@@ -772,18 +853,33 @@ class VAE(keras.Model):
 
     def _encode(self, *arrays, batch_size):
         def encode_batch(*batch):
-            inputs = self._encoder_inputs(self._pack(batch))
-            return self.encoder(inputs, training=False)[:2]
+            return self._posterior_tensors(self._pack(batch))
 
         return tuple(self._in_batches(encode_batch, arrays, batch_size))
 
     def _decode(self, z, *conditions, batch_size):
         def decode_batch(z, *conditions):
-            inputs = self._decoder_inputs(z, self._pack((None,) + conditions))
-            params = self.decoder(inputs, training=False)
-            return [self._data_units(self.likelihood.mean(params))]
+            inputs = self._pack((None,) + conditions)
+            return [self._decoded_mean(self._decoder_params(z, inputs))]
 
         return self._in_batches(decode_batch, (z,) + conditions, batch_size)[0]
+
+    # The tensor-in, tensor-out inference of the methods above, which the
+    # exports trace too; a `HierarchicalVAE` runs its top-down pass here.
+    def _posterior_tensors(self, inputs):
+        """`[z_mean, z_log_var]` of `q(z|x)` for the model's `inputs`."""
+        outputs = self.encoder(self._encoder_inputs(inputs), training=False)
+        return list(outputs[:2])
+
+    def _decoder_params(self, z, inputs):
+        """The likelihood's parameters of `p(x|z)`; `inputs` carries what
+        else the decoder takes (a conditional model's labels)."""
+        return self.decoder(self._decoder_inputs(z, inputs), training=False)
+
+    def _prior_latents(self, epsilon):
+        """A draw of `z` from the prior for standard normal noise `epsilon`
+        of shape `(n,) + latent_shape`: `epsilon` itself for `N(0, I)`."""
+        return epsilon
 
     def _reconstruct(self, *arrays, batch_size):
         def reconstruct_batch(*batch):
@@ -794,11 +890,13 @@ class VAE(keras.Model):
     def _check_z(self, z):
         return data_checks.check_latent(z, self.latent_shape)
 
-    def _prior_sample(self, num_samples, seed):
+    def _prior_sample(self, num_samples, seed, temperature=1.0):
         num_samples = check_positive_int(num_samples, "num_samples")
-        z = keras.random.normal(
+        temperature = check_non_negative_float(temperature, "temperature")
+        epsilon = keras.random.normal(
             (int(num_samples),) + self.latent_shape, seed=seed
         )
+        z = self._prior_latents(epsilon * np.float32(temperature))
         return ops.convert_to_numpy(z)
 
     def _as_float_array(self, x, name):
@@ -985,9 +1083,36 @@ def _check_submodels(encoder, decoder, num_inputs=1):
             "`decoder` must take the encoder's `z`, of shape "
             f"{z_shape}. Received: decoder.input_shape={decoder.input_shape}"
         )
-    data_shape = tuple(encoder.inputs[0].shape[1:])
-    if tuple(decoder.output_shape[1:]) != data_shape:
+
+
+def _pixel_preprocessing(preprocessing, likelihood):
+    """The preprocessing of a model whose likelihood is over pixel values:
+    `"8bit"` (also for `None`), or an error."""
+    if preprocessing in (None, preprocessing_module.PIXELS_8BIT):
+        return preprocessing_module.PIXELS_8BIT
+    raise ValueError(
+        f"{type(likelihood).__name__} models 8-bit pixel values, so the "
+        'model takes them as they are: pass `preprocessing="8bit"` (or '
+        "None, which means the same here). Received: "
+        f"preprocessing={preprocessing!r}"
+    )
+
+
+def _check_decoder_output(decoder, data_shape, likelihood):
+    """Checks that `decoder` emits the likelihood's parameters for data of
+    `data_shape`: its shape, with `likelihood.output_channels` channels."""
+    channels = likelihood.output_channels(data_shape[-1]) if data_shape else 1
+    expected = tuple(data_shape[:-1]) + (channels,)
+    if tuple(decoder.output_shape[1:]) != expected:
+        where = (
+            f" ({type(likelihood).__name__} needs {channels} outputs for "
+            f"each value of the data's last axis, of size {data_shape[-1]}: "
+            "see its `output_channels`)"
+            if expected != tuple(data_shape)
+            else ""
+        )
         raise ValueError(
-            f"`decoder` must output the shape of the data {data_shape}. "
+            f"`decoder` must output shape {expected} for data of shape "
+            f"{tuple(data_shape)}{where}. "
             f"Received: decoder.output_shape={decoder.output_shape}"
         )

@@ -1,0 +1,691 @@
+import copy
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_vae.layers.group_kl_divergence_layer import GroupKLDivergenceLayer
+from keras_vae.layers.sampling import replica_normal
+from keras_vae.models.update_guard import ConsecutiveSkipsCheck
+from keras_vae.models.update_guard import UpdateGuard
+from keras_vae.models.vae import VAE
+from keras_vae.models.vae import _replica_share
+from keras_vae.models.vae import _sum_losses
+from keras_vae.utils.argument_checks import check_non_negative_float
+from keras_vae.utils.argument_checks import fit_arguments
+from keras_vae.utils.log_variance import clip_log_variance
+from keras_vae.utils.soft_clamp import soft_clamp
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def normal_log_prob(z, mean, log_var):
+    """`log N(z; mean, exp(log_var))` of diagonal Gaussians, summed over
+    every axis but the first, in the dtype of `z`. `log_var` is clipped to
+    `[-30, 20]`, as where `z` was drawn."""
+    log_var = clip_log_variance(log_var)
+    squared = ops.square(z - mean) / ops.exp(log_var)
+    log_p = -0.5 * (_LOG_2PI + log_var + squared)
+    return ops.sum(log_p, axis=tuple(range(1, len(log_p.shape))))
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class HierarchicalVAE(VAE):
+    """A VAE with a top-down hierarchy of latent groups (LVAE, NVAE, VDVAE).
+
+    The latent `z` is a sequence of groups `z_0, ..., z_{L-1}`, from the
+    top (coarsest) down. The generative model is
+    `p(x, z) = p(z_0) prod_{i>0} p(z_i | z_<i) p(x | z)`, with
+    `p(z_0) = N(0, I)` and each `p(z_i | z_<i)` a diagonal Gaussian computed
+    from the top-down state `h_i`, which carries `z_<i`. Inference is
+    bidirectional: a bottom-up `encoder` maps `x` to one feature map per
+    group, and the posterior of each group,
+    `q(z_i | x, z_<i) = N(q_mean, exp(q_log_var))`, is computed from the
+    same top-down state `h_i` and the bottom-up features of its group, so
+    it shares the generative path (Sønderby et al., 2016).
+
+    The networks, all `keras.Model`s:
+
+    - `encoder`: `x` (in the model's units) -> `[e_0, ..., e_{L-1}]`;
+    - `posteriors[0]`: `e_0` -> `[q_mean, q_log_var]`, and
+      `posteriors[i]`: `[h_i, e_i]` -> `[q_mean, q_log_var]` for `i > 0`;
+    - `priors[i - 1]`: `h_i` -> `[p_mean, p_log_var]` for `i > 0`;
+    - `merges[0]`: `z_0` -> `h_1`, and `merges[i]`: `[h_i, z_i]` ->
+      `h_{i+1}` (upsampling where the next group is finer);
+    - `decoder`: `h_L` -> the likelihood's parameters, of shape
+      `data_shape[:-1] + (likelihood.output_channels(channels),)`.
+
+    `keras_vae.build_hierarchical_vae` builds them for images.
+
+    Training minimizes the negative ELBO, `reconstruction_loss` (as in
+    `keras_vae.VAE`, any likelihood) plus `kl_loss`, the sum of the losses
+    the layers added: one `GroupKLDivergenceLayer` per group adds
+    `beta_i * KL(q(z_i | x, z_<i) || p(z_i | z_<i))` (the closed form, at
+    one draw of the groups above), floored at `free_bits_i` nats. `fit`
+    and `evaluate` also log each group's KL in nats as `kl_group_i`
+    (unweighted: with `beta = 1` and no free bits, `kl_loss` is their
+    sum). `set_kl_warmup` and `keras_vae.callbacks.KLWarmup` schedule
+    every group's `beta`. With `num_importance_samples=K > 1` the IWAE
+    bound over all groups is trained instead, as in `keras_vae.VAE`.
+
+    `log_importance_weights` gives
+    `log p(x|z) + sum_i log p(z_i|z_<i) - sum_i log q(z_i|x, z_<i)` for
+    draws of every group, so `keras_vae.evaluation.log_likelihood`
+    estimates `log p(x)` as for any VAE. Its noise is that of the flat
+    `z`: `latent_shape` is `(D,)`, `D` the total size of the groups, and
+    `encode`, `decode` and the noise take the groups flattened and
+    concatenated, top group first (`group_shapes` has their shapes).
+
+    Stability options, as in NVAE and VDVAE:
+
+    - `log_variance_bound=c` soft-clamps every posterior and prior
+      log-variance to `c * tanh(v / c)` (see `keras_vae.utils.soft_clamp`);
+    - `clip_gradient_norm` scales each update to at most that global norm;
+    - `skip_gradient_norm` skips updates whose global gradient norm is
+      non-finite or above it: the optimizer step is not applied at all,
+      and `fit` logs the running count as `skipped_updates`. Training
+      stops with a `RuntimeError` when more than `max_consecutive_skips`
+      updates in a row were skipped (see `keras_vae.models.update_guard`).
+      One device only: under a `tf.distribute` strategy replicas could
+      disagree on a skip.
+
+    With either gradient option on, `fit` also logs `gradient_norm`, the
+    epoch's mean global gradient norm before clipping (finite ones only).
+    The loss is in nats per example, summed over the data's dimensions,
+    so its gradient norms grow with the data size (thousands early on for
+    MNIST): set both thresholds from the logged norms, not from papers
+    that report their loss per dimension.
+
+    Calling the model returns the deterministic reconstruction: each
+    group set to its posterior mean, then the mean of `p(x|z)`.
+
+    Args:
+        encoder: The bottom-up `keras.Model` from `x` to one feature tensor
+            per group, top group first.
+        posteriors: A list of `L` `keras.Model`s, as above.
+        priors: A list of `L - 1` `keras.Model`s, as above.
+        merges: A list of `L` `keras.Model`s, as above.
+        decoder: The `keras.Model` from the last top-down state to the
+            likelihood's parameters.
+        likelihood: As for `keras_vae.VAE`.
+        beta: The weight of the KL terms: a float, or one per group.
+        free_bits: The KL floor of each group in nats: a float, or one per
+            group. Defaults to `0.0` (off).
+        num_importance_samples: As for `keras_vae.VAE`.
+        seed: Optional integer seed of the latent draws.
+        preprocessing: As for `keras_vae.VAE` (`None`, `"8bit"`, or a
+            `keras.layers.Normalization`).
+        log_variance_bound: `None` (the default: log-variances are only
+            clipped to `[-30, 20]`) or a float `c > 0`.
+        clip_gradient_norm: `None` (the default) or a float > 0.
+        skip_gradient_norm: `None` (the default), a float >= 0, or
+            `math.inf` to skip only non-finite gradients.
+        max_consecutive_skips: See above. Defaults to 100.
+        **kwargs: Base model keyword arguments, such as `name`.
+
+    Example:
+
+    ```python
+    vae = keras_vae.build_hierarchical_vae(
+        input_shape=(28, 28, 1), latent_channels=((4, 4), (4,)))
+    vae.compile(optimizer=keras.optimizers.Adamax(2e-3))
+    vae.fit(x_train, epochs=10, batch_size=128)
+    images = vae.sample(16, temperature=0.8)
+    nll = -keras_vae.evaluation.log_likelihood(vae, x_test[:100]).mean()
+    ```
+
+    Reference:
+        Sønderby et al., "Ladder Variational Autoencoders", NeurIPS 2016;
+        Vahdat and Kautz, "NVAE: A Deep Hierarchical Variational
+        Autoencoder", NeurIPS 2020; Child, "Very Deep VAEs Generalize
+        Autoregressive Models and Can Outperform Them on Images", ICLR
+        2021.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        posteriors,
+        priors,
+        merges,
+        decoder,
+        likelihood="bernoulli",
+        beta=1.0,
+        free_bits=0.0,
+        num_importance_samples=1,
+        seed=None,
+        preprocessing=None,
+        log_variance_bound=None,
+        clip_gradient_norm=None,
+        skip_gradient_norm=None,
+        max_consecutive_skips=100,
+        **kwargs,
+    ):
+        super().__init__(
+            encoder,
+            decoder,
+            likelihood=likelihood,
+            num_importance_samples=num_importance_samples,
+            seed=seed,
+            preprocessing=preprocessing,
+            **kwargs,
+        )
+        self.posteriors = list(posteriors)
+        self.priors = list(priors)
+        self.merges = list(merges)
+        self._check_hierarchy()
+        num_groups = len(self.posteriors)
+        self._beta_argument = beta
+        self._free_bits_argument = free_bits
+        betas = _per_group(beta, num_groups, "beta")
+        free_bits = _per_group(free_bits, num_groups, "free_bits")
+        self.group_kl_layers = [
+            GroupKLDivergenceLayer(
+                beta=b, free_bits=f, dtype="float32", name=f"kl_group_{i}"
+            )
+            for i, (b, f) in enumerate(zip(betas, free_bits))
+        ]
+        if log_variance_bound is not None:
+            log_variance_bound = check_non_negative_float(
+                log_variance_bound, "log_variance_bound"
+            )
+            if log_variance_bound == 0:
+                raise ValueError(
+                    "Invalid value for argument `log_variance_bound`: "
+                    "expected None or a float > 0. Received: "
+                    "log_variance_bound=0"
+                )
+        self.log_variance_bound = log_variance_bound
+        self.update_guard = UpdateGuard(
+            clip_gradient_norm=clip_gradient_norm,
+            skip_gradient_norm=skip_gradient_norm,
+            max_consecutive_skips=max_consecutive_skips,
+            name="update_guard",
+        )
+        self.group_kl_trackers = [
+            keras.metrics.Mean(name=f"kl_group_{i}") for i in range(num_groups)
+        ]
+        # The mean finite global gradient norm of the epoch's steps, before
+        # clipping: what to set the thresholds from. Logged by `fit` where
+        # the guard is on; a metric of the training step only.
+        self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
+
+    # === Structure ===
+
+    def _check_submodels(self, encoder, decoder):
+        # The base class checks these first; `_check_hierarchy` the rest.
+        for name, model in (("encoder", encoder), ("decoder", decoder)):
+            if (
+                not isinstance(model, keras.Model)
+                or not model.built
+                or len(getattr(model, "inputs", None) or []) != 1
+            ):
+                raise ValueError(
+                    f"`{name}` must be a built `keras.Model` with one input "
+                    f"(e.g. a functional model). Received: {name}={model!r}"
+                )
+
+    def _check_hierarchy(self):
+        num_groups = len(self.posteriors)
+        if num_groups < 1:
+            raise ValueError(
+                "Invalid value for argument `posteriors`: expected one model "
+                "per latent group, at least one. Received: posteriors=[]"
+            )
+        features = self.encoder.outputs
+        lengths = {
+            "encoder outputs": (len(features), num_groups),
+            "priors": (len(self.priors), num_groups - 1),
+            "merges": (len(self.merges), num_groups),
+        }
+        for name, (length, expected) in lengths.items():
+            if length != expected:
+                raise ValueError(
+                    f"A hierarchy of {num_groups} groups needs {expected} "
+                    f"{name}. Received: {length}"
+                )
+        for i, model in enumerate(self.posteriors):
+            _check_network(model, f"posteriors[{i}]", 1 if i == 0 else 2, 2)
+            if tuple(model.outputs[0].shape) != tuple(model.outputs[1].shape):
+                raise ValueError(
+                    f"`posteriors[{i}]` must output a mean and a log-variance "
+                    f"of one shape. Received: {model.output_shape}"
+                )
+        for i, model in enumerate(self.priors):
+            _check_network(model, f"priors[{i}]", 1, 2)
+            expected = [tuple(self.posteriors[i + 1].output_shape[0])] * 2
+            if [tuple(s) for s in model.output_shape] != expected:
+                raise ValueError(
+                    f"`priors[{i}]` must output the shapes of group {i + 1}'s "
+                    f"posterior, {expected}. Received: {model.output_shape}"
+                )
+        for i, model in enumerate(self.merges):
+            _check_network(model, f"merges[{i}]", 1 if i == 0 else 2, 1)
+        data_shape = self.data_shape
+        expected = data_shape[:-1] + (
+            self.likelihood.output_channels(data_shape[-1]),
+        )
+        if tuple(self.decoder.output_shape[1:]) != expected:
+            raise ValueError(
+                "`decoder` must output the likelihood's parameters, of shape "
+                f"{expected} for data of shape {data_shape}. Received: "
+                f"decoder.output_shape={self.decoder.output_shape}"
+            )
+
+    @property
+    def num_groups(self):
+        """The number of latent groups."""
+        return len(self.posteriors)
+
+    @property
+    def group_shapes(self):
+        """The shape of each group `z_i` without the batch axis, top first."""
+        return [tuple(m.output_shape[0][1:]) for m in self.posteriors]
+
+    @property
+    def latent_shape(self):
+        """`(D,)`: the groups flattened and concatenated, top first."""
+        return (sum(math.prod(s) for s in self.group_shapes),)
+
+    @property
+    def kl_layers(self):
+        """The `GroupKLDivergenceLayer` of each group, top first."""
+        return list(self.group_kl_layers)
+
+    @property
+    def mean_encoder(self):
+        raise ValueError(
+            "A HierarchicalVAE has no single-model mean encoder: its "
+            "posterior means come from the top-down pass. Use "
+            "`vae.encode(x)` (the means of all groups, flattened)."
+        )
+
+    @property
+    def _trackers(self):
+        return super()._trackers + list(self.group_kl_trackers)
+
+    def _compiled_metrics(self):
+        return [
+            m
+            for m in super()._compiled_metrics()
+            if m is not self.gradient_norm_tracker
+        ]
+
+    # === The top-down pass ===
+
+    def _log_variance(self, log_var):
+        return soft_clamp(ops.cast(log_var, "float32"), self.log_variance_bound)
+
+    def _features(self, inputs, training):
+        features = self.encoder(self._encoder_inputs(inputs), training=training)
+        if not isinstance(features, (list, tuple)):
+            features = [features]
+        return list(features)
+
+    def _top_down(self, features, choose, training, with_prior=True):
+        """Runs the groups from the top down and returns the top-down state
+        after the last one.
+
+        For each group `i`, `choose(i, q, p)` returns `z_i`, where `q` is
+        `(q_mean, q_log_var)` of the posterior (`None` without `features`)
+        and `p` is `(p_mean, p_log_var)` of the prior (`None` for the top
+        group's `N(0, I)`, and without `with_prior`). Log-variances come
+        soft-clamped where `log_variance_bound` is set.
+        """
+        h = None
+        for i in range(self.num_groups):
+            q = p = None
+            if features is not None:
+                net_inputs = features[0] if i == 0 else [h, features[i]]
+                q_mean, q_log_var = self.posteriors[i](
+                    net_inputs, training=training
+                )
+                q = (ops.cast(q_mean, "float32"), self._log_variance(q_log_var))
+            if i > 0 and with_prior:
+                p_mean, p_log_var = self.priors[i - 1](h, training=training)
+                p = (ops.cast(p_mean, "float32"), self._log_variance(p_log_var))
+            z = choose(i, q, p)
+            h = self.merges[i](z if i == 0 else [h, z], training=training)
+        return h
+
+    def _split_groups(self, z):
+        """The flat `z` of shape `(n, D)` as a list of groups."""
+        groups, start = [], 0
+        for shape in self.group_shapes:
+            size = math.prod(shape)
+            group = z[:, start : start + size]
+            groups.append(ops.reshape(group, (-1,) + shape))
+            start += size
+        return groups
+
+    @staticmethod
+    def _flatten_groups(groups):
+        return ops.concatenate(
+            [ops.reshape(g, (ops.shape(g)[0], -1)) for g in groups], axis=-1
+        )
+
+    # === Losses ===
+
+    def _posterior_draw(self, kls):
+        """A `choose` that draws `z_i ~ q` and adds each group's KL."""
+
+        def choose(i, q, p):
+            q_mean, q_log_var = q
+            if p is None:
+                p = (ops.zeros_like(q_mean), ops.zeros_like(q_log_var))
+            kls.append(self.group_kl_layers[i]([q_mean, q_log_var, *p]))
+            epsilon = replica_normal(
+                ops.shape(q_mean), "float32", self.seed_generator
+            )
+            scale = ops.exp(0.5 * clip_log_variance(q_log_var))
+            return q_mean + scale * epsilon
+
+        return choose
+
+    def compute_losses(self, inputs, training=False):
+        """Returns `(loss, reconstruction_loss, kl_loss)` of one batch: batch
+        means in nats (see the class docstring)."""
+        return self._loss_terms(inputs, training)[:3]
+
+    def _loss_terms(self, inputs, training):
+        """`compute_losses` and the KL of each group, batch means."""
+        if self.num_importance_samples > 1:
+            return self._importance_weighted_losses(inputs, training)
+        kls = []
+        features = self._features(inputs, training)
+        h = self._top_down(features, self._posterior_draw(kls), training)
+        params = self.decoder(h, training=training)
+        nll = self._negative_log_likelihood(self._data(inputs), params)
+        reconstruction_loss = ops.mean(nll)
+        kl_loss = _sum_losses(self.losses)
+        group_kls = [ops.mean(kl) for kl in kls]
+        return (
+            reconstruction_loss + kl_loss,
+            reconstruction_loss,
+            kl_loss,
+            group_kls,
+        )
+
+    def _importance_weighted_losses(self, inputs, training):
+        k = self.num_importance_samples
+        batch = ops.shape(self._data(inputs))[0]
+        epsilon = replica_normal(
+            (k, batch) + self.latent_shape, None, self.seed_generator
+        )
+        log_w, log_px_z, group_kls = self._log_weights(
+            inputs, epsilon, training, "float32", with_kl=True
+        )
+        bound = ops.logsumexp(log_w, axis=0) - math.log(k)
+        # As in `VAE`: the KL layers' losses are reported, not optimized.
+        kl_ids = {id(t) for layer in self.kl_layers for t in layer.losses}
+        kl_loss = _sum_losses([t for t in self.losses if id(t) in kl_ids])
+        other = _sum_losses([t for t in self.losses if id(t) not in kl_ids])
+        loss = -ops.mean(bound) + other
+        return loss, -ops.mean(log_px_z), kl_loss, group_kls
+
+    def log_importance_weights(
+        self,
+        inputs,
+        epsilon,
+        training=False,
+        dtype="float32",
+        return_log_likelihood=False,
+    ):
+        """Returns `log p(x|z_k) + sum_i log p(z_i,k|z_<i,k) - sum_i log
+        q(z_i,k|x, z_<i,k)`, shape `(K, batch)`.
+
+        `epsilon` has shape `(K, batch) + latent_shape`: the noise of every
+        group, flattened and concatenated, top first. Each draw runs the
+        top-down pass, `z_i = q_mean_i + sigma_i * epsilon_i` with the
+        posterior and prior of group `i` computed from the draws above.
+        The log-densities are computed in `dtype`. With
+        `return_log_likelihood=True` it also returns `log p(x|z_k)`.
+        """
+        log_w, log_px_z, _ = self._log_weights(
+            inputs, epsilon, training, dtype, with_kl=False
+        )
+        if return_log_likelihood:
+            return log_w, log_px_z
+        return log_w
+
+    def _log_weights(self, inputs, epsilon, training, dtype, with_kl):
+        x = self._data(inputs)
+        k = ops.shape(epsilon)[0]
+        # The encoder runs once per example; its features, the data and
+        # the noise are laid out draw-major: row `k * batch + b`.
+        features = [
+            ops.tile(f, (k,) + (1,) * (len(f.shape) - 1))
+            for f in self._features(inputs, training)
+        ]
+        epsilon = ops.cast(epsilon, dtype)
+        epsilon = ops.reshape(epsilon, (-1,) + self.latent_shape)
+        noise = self._split_groups(epsilon)
+        log_ratio = []
+        kls = []
+
+        def choose(i, q, p):
+            q_mean, q_log_var = q
+            if p is None:
+                p = (ops.zeros_like(q_mean), ops.zeros_like(q_log_var))
+            if with_kl:
+                kls.append(self.group_kl_layers[i]([q_mean, q_log_var, *p]))
+            q_mean, q_log_var = (ops.cast(t, dtype) for t in q)
+            p_mean, p_log_var = (ops.cast(t, dtype) for t in p)
+            scale = ops.exp(0.5 * clip_log_variance(q_log_var))
+            z = q_mean + scale * noise[i]
+            log_ratio.append(
+                normal_log_prob(z, p_mean, p_log_var)
+                - normal_log_prob(z, q_mean, q_log_var)
+            )
+            return ops.cast(z, "float32")
+
+        h = self._top_down(features, choose, training)
+        params = self.decoder(h, training=training)
+        tiled_x = ops.tile(x, (k,) + (1,) * len(self.data_shape))
+        log_px_z = -self._negative_log_likelihood(tiled_x, params)
+        log_px_z = ops.reshape(ops.cast(log_px_z, dtype), (k, -1))
+        log_ratio = ops.sum(ops.stack(log_ratio), axis=0)
+        log_w = log_px_z + ops.reshape(log_ratio, (k, -1))
+        group_kls = [ops.mean(kl) for kl in kls]
+        return log_w, log_px_z, group_kls
+
+    # === Training ===
+
+    def train_step(self, data):
+        inputs = self._unpack(data)
+        guard = self.update_guard
+        if guard.active and self._has_strategy():
+            raise ValueError(
+                "`clip_gradient_norm` and `skip_gradient_norm` work on one "
+                "device only: under a `tf.distribute` strategy each replica "
+                "would see its own gradient norm. Use the optimizer's "
+                "`global_clipnorm` there."
+            )
+        self._apply_kl_warmup()
+        with tf.GradientTape() as tape:
+            loss, reconstruction_loss, kl_loss, group_kls = self._loss_terms(
+                inputs, training=True
+            )
+            # As in `VAE.train_step`: each replica's share of the batch.
+            share = _replica_share(self._data(inputs))
+            scaled_loss = self.optimizer.scale_loss(loss * share)
+        variables = self.trainable_weights
+        gradients = tape.gradient(scaled_loss, variables)
+        norm = guard.apply_gradients(self.optimizer, gradients, variables)
+        self._update_compiled_metrics(inputs)
+        logs = self._update_all_metrics(
+            inputs, loss, reconstruction_loss, kl_loss, group_kls
+        )
+        if norm is not None:
+            # A skipped non-finite norm stays out of the mean (the loss
+            # shows it), so the log stays finite.
+            finite = ops.isfinite(norm)
+            self.gradient_norm_tracker.update_state(
+                ops.where(finite, norm, 0.0),
+                sample_weight=ops.cast(finite, "float32"),
+            )
+            logs["gradient_norm"] = self.gradient_norm_tracker.result()
+        if guard.skip_gradient_norm is not None:
+            logs["skipped_updates"] = ops.convert_to_tensor(
+                guard.skipped_updates
+            )
+        return logs
+
+    def test_step(self, data):
+        inputs = self._unpack(data)
+        loss, reconstruction_loss, kl_loss, group_kls = self._loss_terms(
+            inputs, training=False
+        )
+        self._update_compiled_metrics(inputs)
+        return self._update_all_metrics(
+            inputs, loss, reconstruction_loss, kl_loss, group_kls
+        )
+
+    def _update_all_metrics(
+        self, inputs, loss, reconstruction_loss, kl_loss, group_kls
+    ):
+        batch_size = ops.cast(ops.shape(self._data(inputs))[0], "float32")
+        for tracker, kl in zip(self.group_kl_trackers, group_kls):
+            # As in `_update_metrics`: an empty replica batch adds nothing.
+            kl = ops.where(batch_size > 0, kl, 0.0)
+            tracker.update_state(kl, sample_weight=batch_size)
+        return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        arguments = fit_arguments(args, kwargs)
+        callbacks = arguments.get("callbacks")
+        if self.update_guard.skip_gradient_norm is not None and not isinstance(
+            callbacks, keras.callbacks.CallbackList
+        ):
+            callbacks = list(callbacks or [])
+            if not any(isinstance(c, ConsecutiveSkipsCheck) for c in callbacks):
+                callbacks.append(ConsecutiveSkipsCheck(self.update_guard))
+            arguments["callbacks"] = callbacks
+        return super().fit(x, y, **arguments)
+
+    # === Inference and generation ===
+
+    def call(self, inputs, training=False):
+        features = self._features(inputs, training)
+        h = self._top_down(
+            features, lambda i, q, p: q[0], training, with_prior=False
+        )
+        params = self.decoder(h, training=training)
+        return self._data_units(self.likelihood.mean(params))
+
+    def encode(self, x, batch_size=256):
+        """Returns `(z_mean, z_log_var)` of the posterior of every group,
+        flattened and concatenated (top first), as NumPy arrays, along the
+        deterministic path: each group's posterior given the means of the
+        groups above."""
+        return super().encode(x, batch_size=batch_size)
+
+    def sample(self, num_samples, seed=None, temperature=1.0):
+        """Draws `z` from the prior, group by group, and returns the mean of
+        `p(x|z)` for each, as a NumPy array; reproducible for an int `seed`.
+
+        `temperature` scales the standard deviation of every group's prior
+        (`N(0, T^2 I)` at the top, `N(p_mean, T^2 p_var)` below): values
+        of 0.6-1.0 trade diversity for cleaner samples (Vahdat and Kautz,
+        2020); 1.0 samples the model itself."""
+        return super().sample(num_samples, seed=seed, temperature=temperature)
+
+    # The tensor inference of `encode`, `decode` and `sample` (and of the
+    # exports): the top-down pass.
+    def _posterior_tensors(self, inputs):
+        qs = []
+
+        def choose(i, q, p):
+            qs.append(q)
+            return q[0]
+
+        features = self._features(inputs, False)
+        self._top_down(features, choose, False, with_prior=False)
+        return [self._flatten_groups([q[j] for q in qs]) for j in (0, 1)]
+
+    def _decoder_params(self, z, inputs):
+        groups = self._split_groups(ops.convert_to_tensor(z))
+        h = self._top_down(
+            None, lambda i, q, p: groups[i], False, with_prior=False
+        )
+        return self.decoder(h, training=False)
+
+    def _prior_latents(self, epsilon):
+        """Ancestral sampling: the top group is `epsilon`'s, each group
+        below `p_mean + p_std * epsilon_i` given the draws above (a
+        `temperature` scales `epsilon`)."""
+        noise = self._split_groups(ops.convert_to_tensor(epsilon))
+        groups = []
+
+        def choose(i, q, p):
+            z = noise[i]
+            if p is not None:
+                p_mean, p_log_var = p
+                z = p_mean + ops.exp(0.5 * clip_log_variance(p_log_var)) * z
+            groups.append(z)
+            return z
+
+        self._top_down(None, choose, training=False)
+        return self._flatten_groups(groups)
+
+    # === Config ===
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "posteriors": [serialize(m) for m in self.posteriors],
+            "priors": [serialize(m) for m in self.priors],
+            "merges": [serialize(m) for m in self.merges],
+            "beta": self._beta_argument,
+            "free_bits": self._free_bits_argument,
+            "log_variance_bound": self.log_variance_bound,
+            "clip_gradient_norm": self.update_guard.clip_gradient_norm,
+            "skip_gradient_norm": self.update_guard.skip_gradient_norm,
+            "max_consecutive_skips": self.update_guard.max_consecutive_skips,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        # Deep copy: Keras's deserialization empties the nested configs.
+        config = copy.deepcopy(config)
+        deserialize = keras.saving.deserialize_keras_object
+        for key in ("encoder", "decoder", "likelihood"):
+            config[key] = deserialize(config[key])
+        for key in ("posteriors", "priors", "merges"):
+            config[key] = [deserialize(c) for c in config[key]]
+        if isinstance(config.get("preprocessing"), dict):
+            config["preprocessing"] = deserialize(config["preprocessing"])
+        return cls(**config)
+
+
+def _per_group(value, num_groups, name):
+    """`value` (a float, or one per group) as a list of `num_groups`
+    non-negative floats."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = list(value)
+        if len(values) != num_groups:
+            raise ValueError(
+                f"Invalid value for argument `{name}`: expected a float or "
+                f"one per latent group ({num_groups}). Received: "
+                f"{name}={value!r}"
+            )
+    else:
+        values = [value] * num_groups
+    return [check_non_negative_float(v, name) for v in values]
+
+
+def _check_network(model, name, num_inputs, num_outputs):
+    if (
+        not isinstance(model, keras.Model)
+        or not model.built
+        or len(getattr(model, "inputs", None) or []) != num_inputs
+        or len(getattr(model, "outputs", None) or []) != num_outputs
+    ):
+        raise ValueError(
+            f"`{name}` must be a built functional `keras.Model` with "
+            f"{num_inputs} input(s) and {num_outputs} output(s). "
+            f"Received: {name}={model!r}"
+        )

@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 
@@ -38,9 +39,13 @@ def command_flags(args):
     """The command-line flags that reproduce an `argparse` namespace."""
     flags = []
     for key, value in vars(args).items():
+        if isinstance(value, bool):  # A `store_true` flag.
+            if value:
+                flags.append(f"--{key.replace('_', '-')}")
+            continue
         if isinstance(value, list):
             value = " ".join(map(str, value))
-        flags.append(f"--{key.replace('_', '-')} {value}")
+        flags.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
     return " ".join(flags)
 
 

@@ -31,13 +31,22 @@ from keras_vae.evaluation import active_units
 from keras_vae.evaluation import log_likelihood
 
 REFERENCE = 86.76  # Burda et al. 2015, Table 1: VAE, one stochastic layer.
+TEMPERATURES = (0.6, 0.8, 1.0)
 
 
 class TimeBudget(keras.callbacks.Callback):
     """Cosine learning-rate decay over a budget of training seconds, with a
     stop when it is spent and NLL estimates every `eval_every` seconds.
 
-    Evaluation time is excluded from the training clock."""
+    Evaluation time is excluded from the training clock. The clock and the
+    learning rate are updated after every execution of the training
+    function, so a budget ends within one execution (32 steps), not at the
+    end of an epoch; the estimates are made at the end of an epoch, and once
+    more when the budget ends mid-epoch."""
+
+    #: Acts once per execution of the training function: fit keeps its
+    #: default of 32 steps per execution.
+    batch_hooks_per_execution = True
 
     def __init__(self, seconds, eval_every, evaluate, lr, min_lr):
         super().__init__()
@@ -50,22 +59,35 @@ class TimeBudget(keras.callbacks.Callback):
         self.next_eval = eval_every
         self.curve = []
 
-    def on_epoch_begin(self, epoch, logs=None):
-        progress = min(1.0, self.trained / self.seconds)
+    def _elapsed(self):
+        return self.trained + time.perf_counter() - self.start
+
+    def _set_learning_rate(self, elapsed):
+        progress = min(1.0, elapsed / self.seconds)
         lr = self.min_lr + 0.5 * (self.lr - self.min_lr) * (
             1 + math.cos(math.pi * progress)
         )
         self.model.optimizer.learning_rate.assign(lr)
+
+    def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
+        self._set_learning_rate(self.trained)
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = self._elapsed()
+        self._set_learning_rate(elapsed)
+        if elapsed >= self.seconds:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        self.trained += time.perf_counter() - self.start
+        self.trained = self._elapsed()
         done = self.trained >= self.seconds
         if self.trained >= self.next_eval or done:
             self.next_eval += self.eval_every
             row = self.evaluate()
             row.update(
                 epoch=epoch + 1,
+                steps=int(self.model.optimizer.iterations),
                 minutes=round(self.trained / 60, 2),
                 train_loss=float(logs["loss"]),
             )
@@ -90,25 +112,87 @@ def main():
     parser.add_argument("--curve-k", type=int, default=500)
     parser.add_argument("--curve-n", type=int, default=2000)
     parser.add_argument("--final-k", type=int, default=5000)
+    parser.add_argument(
+        "--final-n",
+        type=int,
+        default=10_000,
+        help="Test images in the final estimate (the first N); the "
+        "convolutional hierarchical model costs seconds per image at "
+        "K = 5000 on 2 cores.",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default="docs/mnist_nll.md")
+    parser.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=0,
+        help="A KL warm-up from beta = 0 to 1 over this many epochs "
+        "(keras_vae.callbacks.KLWarmup; 0 is off).",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("mlp", "hierarchical", "hierarchical-mlp"),
+        default="mlp",
+        help="mlp: build_mlp_vae with the options above; hierarchical: "
+        "build_hierarchical_vae with --builder-args; hierarchical-mlp: "
+        "build_hierarchical_mlp_vae with --builder-args.",
+    )
+    parser.add_argument(
+        "--builder-args",
+        default="{}",
+        help="JSON of the hierarchical builder's keyword arguments, e.g. "
+        '\'{"log_variance_bound": 7, "skip_gradient_norm": Infinity}\' '
+        "(skip only non-finite updates).",
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=("adam", "adamax"),
+        default="adam",
+        help="adamax: as NVAE and VDVAE train their hierarchies.",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="Default: docs/mnist_nll.md, docs/mnist_nll_hierarchical.md "
+        "for the hierarchical models.",
+    )
     parser.add_argument(
         "--model-output", default="saved_models/mnist_nll.keras"
     )
     args = parser.parse_args()
+    if args.output is None:
+        args.output = (
+            "docs/mnist_nll_hierarchical.md"
+            if args.model.startswith("hierarchical")
+            else "docs/mnist_nll.md"
+        )
 
     keras.utils.set_random_seed(args.seed)
     (x_train, _), (x_test, _) = keras_vae.datasets.load_mnist()
     x_test = binarize(x_test, seed=1234)
     train = dynamic_binarization(x_train, args.batch_size, seed=args.seed)
-    vae = keras_vae.build_mlp_vae(
-        input_shape=(28, 28, 1),
-        latent_dim=args.latent_dim,
-        hidden_units=tuple(args.hidden_units),
-        activation=args.activation,
-        seed=args.seed,
-    )
-    vae.compile(optimizer=keras.optimizers.Adam(args.lr))
+    if args.model.startswith("hierarchical"):
+        builder = {
+            "hierarchical": keras_vae.build_hierarchical_vae,
+            "hierarchical-mlp": keras_vae.build_hierarchical_mlp_vae,
+        }[args.model]
+        vae = builder(
+            input_shape=(28, 28, 1),
+            seed=args.seed,
+            **json.loads(args.builder_args),
+        )
+    else:
+        vae = keras_vae.build_mlp_vae(
+            input_shape=(28, 28, 1),
+            latent_dim=args.latent_dim,
+            hidden_units=tuple(args.hidden_units),
+            activation=args.activation,
+            seed=args.seed,
+        )
+    optimizer = {
+        "adam": keras.optimizers.Adam,
+        "adamax": keras.optimizers.Adamax,
+    }
+    vae.compile(optimizer=optimizer[args.optimizer](args.lr))
 
     def evaluate():
         subset = x_test[: args.curve_n]
@@ -122,23 +206,83 @@ def main():
     budget = TimeBudget(
         args.minutes * 60, args.eval_every * 60, evaluate, args.lr, args.min_lr
     )
+    callbacks = [budget]
+    if args.warmup_epochs:
+        steps = math.ceil(len(x_train) / args.batch_size)
+        callbacks.append(
+            keras_vae.callbacks.KLWarmup(
+                warmup_steps=round(args.warmup_epochs * steps)
+            )
+        )
     vae.fit(
-        train, epochs=1_000_000, callbacks=[budget], shuffle=False, verbose=0
+        train, epochs=1_000_000, callbacks=callbacks, shuffle=False, verbose=0
     )
 
     start = time.perf_counter()
-    ll = log_likelihood(vae, x_test, num_samples=args.final_k, seed=0)
+    ll = log_likelihood(
+        vae, x_test[: args.final_n], num_samples=args.final_k, seed=0
+    )
     eval_minutes = (time.perf_counter() - start) / 60
     nll = float(-ll.mean())
     stderr = float(ll.std() / math.sqrt(len(ll)))
     elbo = vae.evaluate(x_test, batch_size=500, verbose=0, return_dict=True)
-    units, _ = active_units(vae, x_test)
+    units = active_units(vae, x_test)[0] if args.model == "mlp" else None
+    parameters = vae.count_params()
     os.makedirs(os.path.dirname(args.model_output) or ".", exist_ok=True)
     vae.save(args.model_output)
-    write_report(args, budget.curve, nll, stderr, elbo, units, eval_minutes)
+    save_pictures(vae, x_test, f"docs/images/mnist_nll_{args.model}")
+    write_report(
+        args, budget.curve, nll, stderr, elbo, units, eval_minutes, parameters
+    )
 
 
-def write_report(args, curve, nll, stderr, elbo, units, eval_minutes):
+def save_pictures(vae, x_test, folder):
+    """Prior samples (the decoded means) at temperatures 0.6, 0.8 and 1.0,
+    and 32 test images above their reconstructions."""
+    import matplotlib.image
+
+    from keras_vae.plotting import image_grid
+    from keras_vae.plotting import interleave_rows
+
+    os.makedirs(folder, exist_ok=True)
+    for t in TEMPERATURES:
+        samples = vae.sample(64, seed=0, temperature=t)
+        matplotlib.image.imsave(
+            f"{folder}/samples_{t:.1f}.png",
+            image_grid(samples, 8)[..., 0],
+            cmap="gray",
+        )
+    picked = x_test[:32]
+    pairs = interleave_rows(picked, vae.reconstruct(picked), 8)
+    matplotlib.image.imsave(
+        f"{folder}/reconstructions.png",
+        image_grid(pairs, 8)[..., 0],
+        cmap="gray",
+    )
+
+
+def test_images(n):
+    if n >= 10_000:
+        return "all 10,000 test images"
+    return f"the first {n:,} test images"
+
+
+def recipe(args, parameters):
+    if args.model.startswith("hierarchical"):
+        builder = args.model.replace("-", "_")
+        return (
+            f"`build_{builder}_vae((28, 28, 1), **"
+            f"{args.builder_args})`, {parameters:,} parameters"
+        )
+    return (
+        f"MLP VAE 784-{'-'.join(map(str, args.hidden_units))}-"
+        f"{args.latent_dim} ({args.activation})"
+    )
+
+
+def write_report(
+    args, curve, nll, stderr, elbo, units, eval_minutes, parameters
+):
     verdict = "meets" if nll <= REFERENCE else "misses"
     lines = [
         "# Test NLL on dynamically binarized MNIST",
@@ -154,19 +298,35 @@ def write_report(args, curve, nll, stderr, elbo, units, eval_minutes):
         "benchmarks/mnist_nll.py " + command_flags(args),
         "```",
         "",
-        f"Recipe: MLP VAE 784-{'-'.join(map(str, args.hidden_units))}-"
-        f"{args.latent_dim} ({args.activation}), Bernoulli decoder, Adam "
+        f"Recipe: {recipe(args, parameters)}, Bernoulli decoder, "
+        f"{args.optimizer.capitalize()} "
         f"{args.lr:g} with cosine decay to {args.min_lr:g} over "
-        f"{args.minutes:g} training minutes, batch {args.batch_size}, the "
-        "training set binarized afresh every epoch, the test set binarized "
-        "once (seed 1234).",
+        f"{args.minutes:g} training minutes, batch {args.batch_size}, "
+        + (
+            f"a KL warm-up over {args.warmup_epochs:g} epochs, "
+            if args.warmup_epochs
+            else ""
+        )
+        + "the training set binarized afresh every epoch, the test set "
+        "binarized once (seed 1234).",
         "",
         f"## Final: test NLL {nll:.2f} ± {stderr:.2f} nats (K = "
-        f"{args.final_k}, all 10,000 test images)",
+        f"{args.final_k}, {test_images(args.final_n)})",
         "",
         f"-ELBO {elbo['loss']:.2f} (reconstruction "
-        f"{elbo['reconstruction_loss']:.2f}, KL {elbo['kl_loss']:.2f}); "
-        f"{units} active units of {args.latent_dim}; the estimate took "
+        f"{elbo['reconstruction_loss']:.2f}, KL {elbo['kl_loss']:.2f}"
+        + "".join(
+            f", group {i} {elbo[f'kl_group_{i}']:.2f}"
+            for i in range(len(elbo))
+            if f"kl_group_{i}" in elbo
+        )
+        + "); "
+        + (
+            f"{units} active units of {args.latent_dim}; "
+            if args.model == "mlp"
+            else ""
+        )
+        + "the estimate took "
         f"{eval_minutes:.1f} minutes. It {verdict} the {REFERENCE} nats of "
         "Burda et al. 2015 (Table 1, VAE, one stochastic layer, k = 1).",
         "",

@@ -21,6 +21,13 @@ fastest input path). For the MLP, a third worker runs the training loop of
 PyTorch's own VAE example (a shuffling `DataLoader`, sigmoid outputs and
 `F.binary_cross_entropy`), the reference the speed target was set against.
 PyTorch is an optional benchmark dependency: `pip install torch==2.13.0`.
+
+The CIFAR-size rows (`conv-cifar`, `resnet-cifar`) train on 32x32x3 uint8
+images (random pixels: the speed of these networks does not depend on the
+values) with `preprocessing="8bit"`; PyTorch's loop converts each batch to
+floats in [0, 1] as it goes. `conv-cifar` is `build_conv_vae((32, 32, 3))`,
+`resnet-cifar` is `build_resnet_vae((32, 32, 3))` (`RESNET`); PyTorch has
+the same layers, the residual blocks' zero-started convolutions included.
 """
 
 import argparse
@@ -38,31 +45,53 @@ from machine import machine
 from machine import peak_rss_mb
 
 
-def mlp_flops_per_example(hidden=400, latent=20, data=784):
-    """Multiply-adds of the 784-400-20 VAE times 2 (forward) times 3
-    (forward + two backward products)."""
-    macs = data * hidden + hidden * 2 * latent + latent * hidden + hidden * data
+def flops_per_example(vae):
+    """Matrix work of one training example of `vae`: the multiply-adds of
+    its `Dense`, `Conv2D` and `Conv2DTranspose` layers, times 2 (forward)
+    times 3 (forward + two backward products). A strided transposed
+    convolution does the work of its input resolution."""
+    import keras
+
+    macs = 0
+    for model in (vae.encoder, vae.decoder):
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+            elif isinstance(layer, keras.layers.Conv2DTranspose):
+                height, width = layer.input.shape[1:3]
+                macs += height * width * int(np.prod(layer.kernel.shape))
+            elif isinstance(layer, keras.layers.Conv2D):
+                height, width = layer.output.shape[1:3]
+                macs += height * width * int(np.prod(layer.kernel.shape))
     return 2 * 3 * macs
 
 
-def conv_flops_per_example():
-    """Matrix work of build_conv_vae((28, 28, 1)), forward x 3. A strided
-    transposed convolution does the work of its input resolution."""
-    macs = (
-        14 * 14 * 32 * 9 * 1  # conv 1, 28x28 -> 14x14
-        + 7 * 7 * 64 * 9 * 32  # conv 2, 14x14 -> 7x7
-        + 3136 * 256
-        + 256 * 40  # dense, heads
-        + 20 * 256
-        + 256 * 3136  # decoder dense
-        + 7 * 7 * 64 * 9 * 64  # deconv 1, 7x7 -> 14x14
-        + 14 * 14 * 32 * 9 * 64  # deconv 2, 14x14 -> 28x28
-        + 28 * 28 * 1 * 9 * 32  # output conv
+#: The residual VAE of the `resnet-cifar` rows, in both frameworks.
+RESNET = {"filters": (32, 64, 128), "blocks_per_stage": 1, "latent_dim": 128}
+
+
+def build_keras_vae(model):
+    import keras_vae
+
+    if model == "mlp":
+        return keras_vae.build_mlp_vae(input_shape=(28, 28, 1))
+    if model == "conv":
+        return keras_vae.build_conv_vae(input_shape=(28, 28, 1))
+    if model == "conv-cifar":
+        return keras_vae.build_conv_vae(
+            input_shape=(32, 32, 3), preprocessing="8bit"
+        )
+    return keras_vae.build_resnet_vae(
+        input_shape=(32, 32, 3), preprocessing="8bit", **RESNET
     )
-    return 2 * 3 * macs
 
 
-def load_data(limit):
+def load_data(model, limit):
+    """MNIST in [0, 1] for `mlp` and `conv`, else `limit` 32x32x3 uint8
+    images of random pixels."""
+    if model.endswith("cifar"):
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (limit, 32, 32, 3), dtype="uint8")
     import keras_vae
 
     (x, _), _ = keras_vae.datasets.load_mnist()
@@ -76,15 +105,11 @@ def load_data(limit):
 def keras_worker(model, batch_size, limit):
     import keras
 
-    import keras_vae
-
-    x = load_data(limit)
+    x = load_data(model, limit)
     keras.utils.set_random_seed(0)
-    if model == "mlp":
-        vae = keras_vae.build_mlp_vae(input_shape=(28, 28, 1))
-    else:
-        vae = keras_vae.build_conv_vae(input_shape=(28, 28, 1))
+    vae = build_keras_vae(model)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    flops = flops_per_example(vae)
 
     class Serve(keras.callbacks.Callback):
         """Times each epoch of one long `fit`, as a user runs it, and
@@ -96,7 +121,8 @@ def keras_worker(model, batch_size, limit):
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.start
             answer = {"rate": len(x) / seconds, "loss": logs["loss"]}
-            if not serve_one(answer if epoch else {"ready": True}):
+            ready = {"ready": True, "flops_per_example": flops}
+            if not serve_one(answer if epoch else ready):
                 self.model.stop_training = True
 
     vae.fit(
@@ -114,7 +140,8 @@ def torch_worker(model, batch_size, limit, example=False):
 
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
-    x = torch.from_numpy(load_data(limit)).permute(0, 3, 1, 2).contiguous()
+    x = load_data(model, limit)
+    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
 
     class MLP(nn.Module):
         def __init__(self):
@@ -133,15 +160,19 @@ def torch_worker(model, batch_size, limit, example=False):
             return logits.view_as(x), mu, logvar
 
     class Conv(nn.Module):
-        def __init__(self):
+        """build_conv_vae((size, size, channels)): 28x28x1 or 32x32x3."""
+
+        def __init__(self, size, channels):
             super().__init__()
+            small = size // 4
+            features = 64 * small * small
             self.enc = nn.Sequential(
-                nn.Conv2d(1, 32, 3, 2, 1),
+                nn.Conv2d(channels, 32, 3, 2, 1),
                 nn.ReLU(),
                 nn.Conv2d(32, 64, 3, 2, 1),
                 nn.ReLU(),
                 nn.Flatten(),
-                nn.Linear(3136, 256),
+                nn.Linear(features, 256),
                 nn.ReLU(),
             )
             self.mu = nn.Linear(256, 20)
@@ -149,14 +180,14 @@ def torch_worker(model, batch_size, limit, example=False):
             self.dec = nn.Sequential(
                 nn.Linear(20, 256),
                 nn.ReLU(),
-                nn.Linear(256, 3136),
+                nn.Linear(256, features),
                 nn.ReLU(),
-                nn.Unflatten(1, (64, 7, 7)),
+                nn.Unflatten(1, (64, small, small)),
                 nn.ConvTranspose2d(64, 64, 3, 2, 1, output_padding=1),
                 nn.ReLU(),
                 nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),
                 nn.ReLU(),
-                nn.Conv2d(32, 1, 3, 1, 1),
+                nn.Conv2d(32, channels, 3, 1, 1),
             )
 
         def forward(self, x):
@@ -165,7 +196,66 @@ def torch_worker(model, batch_size, limit, example=False):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
             return self.dec(z), mu, logvar
 
-    net = MLP() if model == "mlp" else Conv()
+    class Block(nn.Module):
+        """h + conv(relu(conv(relu(h)))), the second conv started at 0."""
+
+        def __init__(self, width):
+            super().__init__()
+            self.conv_0 = nn.Conv2d(width, width, 3, 1, 1)
+            self.conv_1 = nn.Conv2d(width, width, 3, 1, 1)
+            nn.init.zeros_(self.conv_1.weight)
+            nn.init.zeros_(self.conv_1.bias)
+
+        def forward(self, h):
+            r = self.conv_0(torch.relu(h))
+            return h + self.conv_1(torch.relu(r))
+
+    class ResNet(nn.Module):
+        """build_resnet_vae((32, 32, 3), **RESNET)."""
+
+        def __init__(self, filters, blocks_per_stage, latent_dim):
+            super().__init__()
+            encoder, width = [], 3
+            for i, f in enumerate(filters):
+                if i:
+                    encoder.append(nn.ReLU())
+                encoder.append(nn.Conv2d(width, f, 3, 2, 1))
+                encoder += [Block(f) for _ in range(blocks_per_stage)]
+                width = f
+            small = 32 // 2 ** len(filters)
+            features = filters[-1] * small * small
+            self.enc = nn.Sequential(*encoder, nn.ReLU(), nn.Flatten())
+            self.mu = nn.Linear(features, latent_dim)
+            self.logvar = nn.Linear(features, latent_dim)
+            decoder = [
+                nn.Linear(latent_dim, features),
+                nn.Unflatten(1, (filters[-1], small, small)),
+            ]
+            for i in reversed(range(len(filters))):
+                decoder += [Block(filters[i]) for _ in range(blocks_per_stage)]
+                decoder += [
+                    nn.ReLU(),
+                    nn.ConvTranspose2d(
+                        filters[i], filters[max(i - 1, 0)], 3, 2, 1, 1
+                    ),
+                ]
+            decoder += [nn.ReLU(), nn.Conv2d(filters[0], 3, 3, 1, 1)]
+            self.dec = nn.Sequential(*decoder)
+
+        def forward(self, x):
+            h = self.enc(x)
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return self.dec(z), mu, logvar
+
+    if model == "mlp":
+        net = MLP()
+    elif model == "conv":
+        net = Conv(28, 1)
+    elif model == "conv-cifar":
+        net = Conv(32, 3)
+    else:
+        net = ResNet(**RESNET)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     bce = nn.BCEWithLogitsLoss(reduction="sum")
 
@@ -202,6 +292,8 @@ def torch_worker(model, batch_size, limit, example=False):
         total = 0.0
         for i in range(0, len(x), batch_size):
             batch = x[order[i : i + batch_size]]
+            if batch.dtype == torch.uint8:  # 8-bit pixels, as keras-vae's.
+                batch = batch.float().div_(255.0)
             logits, mu, logvar = net(batch)
             kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
             loss = (bce(logits, batch) + kl) / len(batch)
@@ -301,6 +393,8 @@ def matmul_peak_gflops():
 FRAMEWORKS = {
     "mlp": ("keras-vae", "pytorch", "pytorch-example"),
     "conv": ("keras-vae", "pytorch"),
+    "conv-cifar": ("keras-vae", "pytorch"),
+    "resnet-cifar": ("keras-vae", "pytorch"),
 }
 
 
@@ -319,11 +413,7 @@ def run(model, batch_size, limit, repeats, peak):
     rss = {name: w.ask("stats")["peak_rss_mb"] for name, w in workers.items()}
     for worker in workers.values():
         worker.close()
-    flops = (
-        mlp_flops_per_example()
-        if model == "mlp"
-        else (conv_flops_per_example())
-    )
+    flops = workers["keras-vae"].ready["flops_per_example"]
     rows = []
     for name in workers:
         median = float(np.median(rates[name]))
@@ -349,8 +439,10 @@ def main():
     parser.add_argument(
         "--worker", choices=("keras-vae", "pytorch", "pytorch-example", "peak")
     )
-    parser.add_argument("--model", default="mlp")
-    parser.add_argument("--models", nargs="*", default=["mlp", "conv"])
+    parser.add_argument("--model", choices=tuple(FRAMEWORKS), default="mlp")
+    parser.add_argument(
+        "--models", nargs="*", choices=tuple(FRAMEWORKS), default=[*FRAMEWORKS]
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--limit", type=int, default=60000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -405,7 +497,8 @@ def report(args, kernels, table):
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
         f"benchmarks/throughput.py --batch-size {args.batch_size} "
-        f"--limit {args.limit} --repeats {args.repeats}"
+        f"--limit {args.limit} --repeats {args.repeats} "
+        f"--models {' '.join(args.models)}"
         + (" --quick" if args.quick else ""),
         "```",
         "",

@@ -494,6 +494,22 @@ def test_decoder_outputs_the_likelihoods_channels(mnist):
     assert vae.predict(x[:2], verbose=0).shape == (2, 12, 12, 1)
 
 
+def test_pixel_likelihood_reconstructs_in_pixel_values(mnist):
+    # The discretized logistic decodes pixel values 0-255 itself: predict
+    # and reconstruct return its mean as they are, as decode does on the
+    # posterior means, not rescaled once more by the "8bit" preprocessing.
+    x = mnist[0][:8, 8:20, 8:20]
+    vae = build_tiny(likelihood="discretized_logistic")
+    reconstruction = vae.reconstruct(x)
+    assert 0 <= reconstruction.min() and reconstruction.max() <= 255
+    np.testing.assert_allclose(
+        reconstruction, vae.decode(vae.encode(x)[0]), rtol=1e-5, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        vae.predict(x, verbose=0), reconstruction, rtol=1e-5, atol=1e-3
+    )
+
+
 def test_gaussian_likelihood_trains_and_estimates(mnist):
     x = mnist[0][:64, 8:20, 8:20].astype("float32") / 255
     vae = build_tiny(likelihood="gaussian", log_variance_bound=7.0)

@@ -573,7 +573,7 @@ class HierarchicalVAE(VAE):
             features, lambda i, q, p: q[0], training, with_prior=False
         )
         params = self.decoder(h, training=training)
-        return self._data_units(self.likelihood.mean(params))
+        return self._decoded_mean(params)
 
     def encode(self, x, batch_size=256):
         """Returns `(z_mean, z_log_var)` of the posterior of every group,

@@ -256,3 +256,14 @@ def test_mean_encoder_reuses_the_encoder_without_the_kl(x):
 
 def test_compute_output_shape_is_that_of_x():
     assert vae().compute_output_shape((None, 28, 28, 1)) == (None, 28, 28, 1)
+
+
+def test_an_uncompiled_vae_predicts_as_any_keras_model(x):
+    # Keras models predict before `compile`; so does a VAE, with the
+    # deterministic reconstruction its `reconstruct` returns.
+    model = keras_vae.build_mlp_vae(
+        input_shape=(28, 28, 1), latent_dim=4, hidden_units=(32,), seed=0
+    )
+    predicted = model.predict(x[:10], batch_size=4, verbose=0)
+    np.testing.assert_allclose(predicted, model.reconstruct(x[:10]), atol=1e-6)
+    assert predicted.shape == (10, 28, 28, 1)

@@ -380,7 +380,9 @@ class VAE(keras.Model):
         of any step counts asked."""
         compiled = self.steps_per_execution
         steps = compiled
-        if self._compile_arguments["steps_per_execution"] is None and any(
+        # An uncompiled model predicts, as any Keras model: nothing chosen.
+        chosen = getattr(self, "_compile_arguments", {})
+        if chosen.get("steps_per_execution") is None and any(
             map(needs_every_batch, _callback_list(callbacks))
         ):
             steps = 1

@@ -25,6 +25,16 @@ def image_grid(images, columns):
     return np.clip(grid, 0.0, 1.0)
 
 
+def to_unit_range(vae, images):
+    """`images` in `vae`'s data units (what `x`, `sample` and `reconstruct`
+    hold) as float32 intensities in [0, 1] to draw: pixel values 0-255 of
+    an 8-bit model divided by 255, others as they are."""
+    images = np.asarray(images, dtype="float32")
+    if vae.input_dtype == "uint8":
+        return images / 255.0
+    return images
+
+
 def interleave_rows(originals, reconstructions, columns):
     """Rows of `columns` originals, each row above its reconstructions;
     the last row padded with white."""
@@ -52,11 +62,11 @@ def save_samples_and_reconstructions(
         seed: The seed of the prior samples.
         overwrite: Whether an existing file may be replaced.
     """
-    x = np.asarray(x[:num_pairs], dtype="float32")
-    samples = vae.sample(num_samples, seed=seed)
-    reconstructions = vae.reconstruct(x)
+    x = np.asarray(x[:num_pairs])
+    samples = to_unit_range(vae, vae.sample(num_samples, seed=seed))
+    reconstructions = to_unit_range(vae, vae.reconstruct(x))
     columns = 8
-    pairs = interleave_rows(x, reconstructions, columns)
+    pairs = interleave_rows(to_unit_range(vae, x), reconstructions, columns)
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.5))
     panels = (
         (samples, f"{num_samples} samples from the prior"),
@@ -133,6 +143,7 @@ def save_manifold(vae, path, grid_size=15, x=None, overwrite=True):
     a, b = np.meshgrid(values, values[::-1])
     z = a.reshape(-1, 1) * axes[0] + b.reshape(-1, 1) * axes[1]
     images = vae.decode(z.reshape((-1,) + vae.latent_shape).astype("float32"))
+    images = to_unit_range(vae, images)
     fig, ax = plt.subplots(figsize=(8, 8))
     ax.imshow(image_grid(images, grid_size), cmap="gray", vmin=0, vmax=1)
     ax.set_title("decoded latent grid (5%..95% prior quantiles)")
@@ -158,6 +169,7 @@ def save_traversals(vae, x, path, num_dimensions=8, overwrite=True):
     for row, dim in enumerate(dims):
         z[row * len(values) : (row + 1) * len(values), dim] = values
     images = vae.decode(z.reshape((-1,) + vae.latent_shape).astype("float32"))
+    images = to_unit_range(vae, images)
     fig, ax = plt.subplots(figsize=(7, 0.8 * len(dims) + 1))
     ax.imshow(image_grid(images, len(values)), cmap="gray", vmin=0, vmax=1)
     ax.set_yticks(

@@ -176,12 +176,19 @@ class VAETensorBoard(keras.callbacks.Callback):
     def _image_grids(self):
         from keras_vae.plotting import image_grid
         from keras_vae.plotting import interleave_rows
+        from keras_vae.plotting import to_unit_range
 
-        samples = self.model.sample(self.num_samples, seed=self.seed)
-        originals = self.x[: self.num_pairs].astype("float32")
-        reconstructions = self.model.reconstruct(originals)
+        model = self.model
+        samples = model.sample(self.num_samples, seed=self.seed)
+        originals = self.x[: self.num_pairs]
+        reconstructions = model.reconstruct(originals)
         columns = min(_GRID_COLUMNS, self.num_pairs, len(originals))
-        pairs = interleave_rows(originals, reconstructions, columns)
+        pairs = interleave_rows(
+            to_unit_range(model, originals),
+            to_unit_range(model, reconstructions),
+            columns,
+        )
+        samples = to_unit_range(model, samples)
         grids = {
             "prior_samples": image_grid(samples, _GRID_COLUMNS),
             "reconstructions": image_grid(pairs, columns),
@@ -222,11 +229,12 @@ class VAETensorBoard(keras.callbacks.Callback):
             self._write_file("metadata.tsv", text.encode())
         if self.images:
             from keras_vae.plotting import image_grid
+            from keras_vae.plotting import to_unit_range
 
             # A square of thumbnails, row by row, as the projector reads it.
             columns = _sprite_columns(len(x))
             height, width = x.shape[1:3]
-            sprite = image_grid(x, columns)
+            sprite = image_grid(to_unit_range(self.model, x), columns)
             missing_rows = columns * height - sprite.shape[0]
             pad = [(0, missing_rows)] + [(0, 0)] * (sprite.ndim - 1)
             sprite = np.pad(sprite, pad, constant_values=1.0)

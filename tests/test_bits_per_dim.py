@@ -134,6 +134,29 @@ def test_densities_over_8bit_pixels_see_them_dequantized(pixels):
     assert logs["reconstruction_loss"] == pytest.approx(0.0, abs=0.05)
 
 
+def test_a_hierarchy_over_8bit_pixels_sees_them_dequantized(pixels):
+    # The same for a `HierarchicalVAE`, whose loss path is its own: the
+    # ELBO and the IWAE objective in `fit` and `evaluate`.
+    expected = 0.5 + math.log(255)
+    for k in (1, 3):
+        vae = keras_vae.build_hierarchical_vae(
+            SHAPE,
+            latent_channels=((2,),),
+            filters=(4,),
+            likelihood=FractionalPart(scale=1.0),
+            preprocessing="8bit",
+            num_importance_samples=k,
+            seed=0,
+        )
+        vae.compile(optimizer="adam")
+        logs = vae.evaluate(pixels, verbose=0, return_dict=True)
+        per_value = logs["reconstruction_loss"] / DIMS
+        assert per_value == pytest.approx(expected, abs=0.03)
+        history = vae.fit(pixels, epochs=1, verbose=0, batch_size=32)
+        per_value = history.history["reconstruction_loss"][0] / DIMS
+        assert per_value == pytest.approx(expected, abs=0.03)
+
+
 def test_bits_per_dim_is_the_loss_in_bits_for_images_only(images, vectors):
     image_vae = keras_vae.build_mlp_vae((28, 28, 1), latent_dim=2, seed=0)
     image_vae.compile(optimizer="adam")

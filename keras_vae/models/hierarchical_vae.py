@@ -391,6 +391,8 @@ class HierarchicalVAE(VAE):
 
     def _loss_terms(self, inputs, training):
         """`compute_losses` and the KL of each group, batch means."""
+        # 8-bit pixels under a density get `x + u` (see `VAE._dequantized`).
+        inputs = self._dequantized(inputs)
         if self.num_importance_samples > 1:
             return self._importance_weighted_losses(inputs, training)
         kls = []

@@ -134,6 +134,22 @@ def test_densities_over_8bit_pixels_see_them_dequantized(pixels):
     assert logs["reconstruction_loss"] == pytest.approx(0.0, abs=0.05)
 
 
+def test_the_fixed_noise_score_of_a_density_takes_bin_centres(pixels):
+    # The served `score` is deterministic: it evaluates a density over
+    # 8-bit values at x + 1/2, a fractional part of exactly 1/2 a value
+    # (the posterior is the prior here, so the weights are p(x|z) alone).
+    from keras_vae.export import fixed_noise_scores
+    from keras_vae.export import score_noise
+
+    vae = zero_kl_vae(FractionalPart(scale=1.0))
+    scores = fixed_noise_scores(vae, pixels, score_noise((2,), 4))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(scores),
+        DIMS * (0.5 + math.log(255)),
+        rtol=1e-4,
+    )
+
+
 def test_a_hierarchy_over_8bit_pixels_sees_them_dequantized(pixels):
     # The same for a `HierarchicalVAE`, whose loss path is its own: the
     # ELBO and the IWAE objective in `fit` and `evaluate`.

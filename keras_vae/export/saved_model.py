@@ -61,7 +61,9 @@ def export_saved_model(
       `-log p(x)` per example in nats, estimated by importance sampling
       with `score_samples` draws of noise fixed at export time
       (`keras_vae.export.fixed_noise_scores` with `score_noise`): the same
-      example always gets the same score, whatever else is in the batch.
+      example always gets the same score, whatever else is in the batch
+      (a density over 8-bit values is evaluated at the bins' centres,
+      `x + 1/2`).
     - `encode_bytes`, `reconstruct_bytes`, `score_bytes` (8-bit image models
       of 1 or 3 channels): as `encode`, `reconstruct`, `score`, on
       `image_bytes`, a string tensor of encoded JPEG, PNG or GIF files (TF

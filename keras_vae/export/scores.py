@@ -44,7 +44,11 @@ def fixed_noise_scores(vae, inputs, epsilon):
     `z_k = z_mean + sigma * epsilon[k]`: the estimate of
     `keras_vae.evaluation.log_likelihood`, but with `epsilon` broadcast over
     the batch instead of drawn anew, so an example always gets the same
-    score. The densities and the log-sum-exp are computed in float64.
+    score. The densities and the log-sum-exp are computed in float64. A
+    density over 8-bit pixel values (a Gaussian with
+    `preprocessing="8bit"`), which `log_likelihood` evaluates at `x + u`
+    for a random `u ~ U[0, 1)`, is evaluated at the centre of each value's
+    bin, `x + 1/2`: fixed as the noise is.
 
     Args:
         vae: A `keras_vae.VAE`.
@@ -58,6 +62,8 @@ def fixed_noise_scores(vae, inputs, epsilon):
         A float64 tensor of shape `(batch,)`.
     """
     inputs = keras.tree.map_structure(ops.convert_to_tensor, inputs)
+    data = ops.cast(vae._data(inputs), "float32")
+    inputs = vae._dequantized(inputs, ops.full_like(data, 0.5))
     epsilon = ops.convert_to_tensor(epsilon, "float32")
     k = int(epsilon.shape[0])
     batch = ops.shape(vae._data(inputs))[0]

@@ -429,6 +429,16 @@ def test_save_and_load_round_trip(trained, mnist, tmp_path):
     vae.update_guard.skipped_updates.assign(0)
 
 
+def test_per_group_numpy_arguments_save_and_load(tmp_path):
+    vae = build_tiny(beta=np.array([1.0, 0.5]), free_bits=np.float32(0.25))
+    path = tmp_path / "numpy_args.keras"
+    vae.save(path)
+    loaded = keras_vae.load_vae(path)
+    assert loaded.get_config()["beta"] == [1.0, 0.5]
+    assert loaded.get_config()["free_bits"] == 0.25
+    assert [layer.beta for layer in loaded.group_kl_layers] == [1.0, 0.5]
+
+
 def test_temperature_scales_the_prior_std():
     vae = build_small()  # Untrained: every prior is N(0, I).
     for temperature in (0.6, 1.0):

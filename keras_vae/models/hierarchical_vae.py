@@ -177,10 +177,17 @@ class HierarchicalVAE(VAE):
         self.merges = list(merges)
         self._check_hierarchy()
         num_groups = len(self.posteriors)
-        self._beta_argument = beta
-        self._free_bits_argument = free_bits
         betas = _per_group(beta, num_groups, "beta")
-        free_bits = _per_group(free_bits, num_groups, "free_bits")
+        per_group_free_bits = _per_group(free_bits, num_groups, "free_bits")
+        # As given (one float, or one per group), as plain floats for the
+        # config: a NumPy array would not load back.
+        self._beta_argument = betas if _is_sequence(beta) else betas[0]
+        self._free_bits_argument = (
+            per_group_free_bits
+            if _is_sequence(free_bits)
+            else per_group_free_bits[0]
+        )
+        free_bits = per_group_free_bits
         self.group_kl_layers = [
             GroupKLDivergenceLayer(
                 beta=b, free_bits=f, dtype="float32", name=f"kl_group_{i}"
@@ -663,10 +670,14 @@ class HierarchicalVAE(VAE):
         return cls(**config)
 
 
+def _is_sequence(value):
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
 def _per_group(value, num_groups, name):
     """`value` (a float, or one per group) as a list of `num_groups`
     non-negative floats."""
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if _is_sequence(value):
         values = list(value)
         if len(values) != num_groups:
             raise ValueError(

@@ -159,3 +159,25 @@ def test_one_component_trains_too():
     vae.compile(optimizer=keras.optimizers.Adam(2e-3))
     history = vae.fit(x, epochs=3, batch_size=32, verbose=0).history
     assert history["bits_per_dim"][-1] < history["bits_per_dim"][0]
+
+
+@pytest.mark.parametrize("likelihood", ["discretized_logistic", "bernoulli"])
+def test_images_rescaled_to_unit_range_get_a_clear_error(likelihood):
+    # An 8-bit model given x / 255 would read near-black images; a pixel
+    # likelihood also refuses values between its 256 levels.
+    vae = keras_vae.build_conv_vae(
+        (8, 8, 3),
+        latent_dim=2,
+        filters=(4,),
+        hidden_units=(8,),
+        likelihood=likelihood,
+        preprocessing="8bit",
+    )
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), "uint8")
+    with pytest.raises(ValueError, match=r"rescaled to \[0, 1\]"):
+        vae.fit(x / 255.0, epochs=1, verbose=0)
+    if likelihood == "discretized_logistic":
+        with pytest.raises(ValueError, match="between levels"):
+            vae.fit(np.minimum(x, 254) + 0.5, epochs=1, verbose=0)
+    vae.fit(x, epochs=1, verbose=0)  # The values themselves train.

@@ -92,3 +92,13 @@ class RawData:
                 "were read (uint8), not rescaled. "
                 f"Received: min={low:g}, max={high:g}"
             )
+        x = np.asarray(x)
+        if high <= 1 and np.issubdtype(x.dtype, np.floating):
+            if np.any(x != np.round(x)):
+                raise ValueError(
+                    "This VAE takes 8-bit pixel values, 0 to 255, but "
+                    f"`{name}` holds values between 0 and 1 that are not whole "
+                    "numbers: it looks rescaled to [0, 1]. Pass the values "
+                    f"0-255 (the model rescales them itself). Received: "
+                    f"min={low:g}, max={high:g}"
+                )

@@ -531,8 +531,11 @@ class VAE(keras.Model):
     @property
     def _data_checks(self):
         # What checks the values of `x`: the likelihood, for data in its
-        # units; the preprocessing's own checks for raw data.
-        if self.preprocessing is None:
+        # units (a pixel likelihood's are the pixel values); the
+        # preprocessing's own checks for raw data.
+        if self.preprocessing is None or getattr(
+            self.likelihood, "pixel_values", False
+        ):
             return self.likelihood
         return preprocessing_module.RawData(self._preprocessing_argument)
 

@@ -35,7 +35,7 @@ from keras_vae.cli.data import load_data
 from keras_vae.datasets import image_folder
 
 #: Seconds all the processes of one run may take together.
-TIMEOUT = 180
+TIMEOUT = 300  # Seconds for all the processes of one run together.
 CLASSES = ("airplane", "cat")
 #: 82 files: 17 for validation, 65 for training, split 33 + 32 over two
 #: workers; global batches of 16 make 5 steps, the last of one example,

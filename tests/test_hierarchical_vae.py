@@ -439,6 +439,18 @@ def test_per_group_numpy_arguments_save_and_load(tmp_path):
     assert [layer.beta for layer in loaded.group_kl_layers] == [1.0, 0.5]
 
 
+def test_a_warmup_refuses_per_group_betas(mnist):
+    vae = build_tiny(beta=(1.0, 0.5))
+    with pytest.raises(ValueError, match=r"Received: beta=\[1.0, 0.5\]"):
+        vae.set_kl_warmup(10)
+    vae.compile(optimizer="adam")
+    x = mnist[0][:32, 8:20, 8:20].astype("float32") / 255
+    with pytest.raises(ValueError, match="per group"):
+        vae.fit(x, callbacks=[keras_vae.callbacks.KLWarmup(warmup_steps=5)])
+    assert [layer.beta for layer in vae.group_kl_layers] == [1.0, 0.5]
+    build_tiny(beta=(0.5, 0.5)).set_kl_warmup(10)  # One beta: fine.
+
+
 def test_temperature_scales_the_prior_std():
     vae = build_small()  # Untrained: every prior is N(0, I).
     for temperature in (0.6, 1.0):

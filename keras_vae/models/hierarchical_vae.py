@@ -562,6 +562,20 @@ class HierarchicalVAE(VAE):
             tracker.update_state(kl, sample_weight=batch_size)
         return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
 
+    def set_kl_warmup(self, warmup_steps, start_beta=0.0, target_beta=1.0):
+        """As `VAE.set_kl_warmup`: one schedule of `beta` for every group.
+        A model built with different betas per group refuses it, rather
+        than lose them to the schedule's one value."""
+        betas = self._beta_argument
+        if warmup_steps and isinstance(betas, list) and len(set(betas)) > 1:
+            raise ValueError(
+                "A KL warm-up gives every latent group the same beta, which "
+                "would replace this model's beta per group. Build it with "
+                "one beta to warm it up, or warm up without per-group "
+                f"betas. Received: beta={betas}"
+            )
+        super().set_kl_warmup(warmup_steps, start_beta, target_beta)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         arguments = fit_arguments(args, kwargs)
         callbacks = arguments.get("callbacks")

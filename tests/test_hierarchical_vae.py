@@ -405,6 +405,35 @@ def test_iwae_is_tighter_than_the_elbo(trained, mnist):
     assert iwae > elbo + 1.0, (iwae, elbo)
 
 
+def test_kl_per_dimension_is_from_each_groups_own_prior(trained, mnist):
+    # Each group's KL from p(z_i | z_<i), along encode's path: per group it
+    # sums to the closed form of the group KL layers' function; below the
+    # top it is not the KL from N(0, I).
+    vae, _ = trained
+    x = mnist[1][:64]
+    kl = keras_vae.evaluation.kl_per_dimension(vae, x, batch_size=16)
+    q_mean, q_log_var = vae.encode(x)
+    p_mean, p_log_var = vae._prior_tensors(x.astype("float32"))
+    sizes = [math.prod(shape) for shape in vae.group_shapes]
+    bounds = np.cumsum([0] + sizes)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        expected = keras_vae.layers.diagonal_gaussian_kl_divergence(
+            q_mean[:, a:b], q_log_var[:, a:b], p_mean[:, a:b], p_log_var[:, a:b]
+        )
+        np.testing.assert_allclose(kl[a:b].sum(), np.mean(expected), rtol=1e-4)
+        standard = -0.5 * (
+            1
+            + q_log_var[:, a:b]
+            - q_mean[:, a:b] ** 2
+            - np.exp(q_log_var[:, a:b])
+        )
+        if i == 0:
+            np.testing.assert_allclose(kl[a:b], standard.mean(0), rtol=1e-4)
+        else:
+            assert abs(kl[a:b].sum() - standard.mean(0).sum()) > 0.1
+    assert np.all(kl >= -1e-6)
+
+
 def test_save_and_load_round_trip(trained, mnist, tmp_path):
     vae, _ = trained
     x = mnist[1][:16]

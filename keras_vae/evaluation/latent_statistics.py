@@ -27,10 +27,26 @@ def active_units(vae, x, threshold=0.01, batch_size=256):
 
 
 def kl_per_dimension(vae, x, batch_size=256):
-    """Returns the mean over `x` of `KL(q(z_u|x) || N(0, 1))` for each latent
-    dimension `u`, in nats, as a flat float64 array."""
+    """Returns the mean over `x` of `KL(q(z_u|x) || p(z_u))` for each latent
+    dimension `u`, in nats, as a flat float64 array.
+
+    The prior is `N(0, 1)`; for a `keras_vae.HierarchicalVAE`, each group's
+    `p(z_i | z_<i)` given the posterior means of the groups above (the path
+    of `encode`)."""
     z_mean, z_log_var = vae.encode(x, batch_size=batch_size)
-    mu = z_mean.reshape(len(z_mean), -1).astype("float64")
-    log_var = z_log_var.reshape(len(z_log_var), -1).astype("float64")
-    kl = -0.5 * (1.0 + log_var - mu**2 - np.exp(log_var))
+    p_mean, p_log_var = vae._in_batches(
+        lambda batch: vae._prior_tensors(vae._pack((batch,))),
+        (vae._as_float_array(x, "x"),),
+        batch_size,
+    )
+    mu, log_var, p_mu, p_log_var = (
+        t.reshape(len(t), -1).astype("float64")
+        for t in (z_mean, z_log_var, p_mean, p_log_var)
+    )
+    kl = 0.5 * (
+        p_log_var
+        - log_var
+        + (np.exp(log_var) + (mu - p_mu) ** 2) / np.exp(p_log_var)
+        - 1.0
+    )
     return kl.mean(axis=0)

@@ -628,6 +628,21 @@ class HierarchicalVAE(VAE):
         self._top_down(features, choose, False, with_prior=False)
         return [self._flatten_groups([q[j] for q in qs]) for j in (0, 1)]
 
+    def _prior_tensors(self, inputs):
+        """The prior of each group along `_posterior_tensors`'s path,
+        `p(z_i | z_<i)` given the posterior means above (`N(0, I)` at the
+        top), flattened and concatenated as `encode`'s outputs."""
+        priors = []
+
+        def choose(i, q, p):
+            if p is None:
+                p = (ops.zeros_like(q[0]), ops.zeros_like(q[1]))
+            priors.append(p)
+            return q[0]
+
+        self._top_down(self._features(inputs, False), choose, False)
+        return [self._flatten_groups([p[j] for p in priors]) for j in (0, 1)]
+
     def _decoder_params(self, z, inputs):
         groups = self._split_groups(ops.convert_to_tensor(z))
         h = self._top_down(

@@ -876,6 +876,13 @@ class VAE(keras.Model):
         outputs = self.encoder(self._encoder_inputs(inputs), training=False)
         return list(outputs[:2])
 
+    def _prior_tensors(self, inputs):
+        """`[p_mean, p_log_var]` of the prior of each latent dimension, as
+        `_posterior_tensors` gives the posterior: `N(0, I)` here."""
+        z_mean, _ = self._posterior_tensors(inputs)
+        zeros = ops.zeros_like(z_mean)
+        return [zeros, zeros]
+
     def _decoder_params(self, z, inputs):
         """The likelihood's parameters of `p(x|z)`; `inputs` carries what
         else the decoder takes (a conditional model's labels)."""

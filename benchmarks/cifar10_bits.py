@@ -8,9 +8,11 @@ the way (the negative ELBO of the first `--curve-n` test images) and at the
 end (the negative ELBO of all 10,000 test images, and the importance-sampled
 NLL of the first `--final-n` with K = `--final-k`), and writes
 
-- docs/cifar10/MODEL.json: the run's numbers, which `--report` gathers;
-- docs/images/cifar10/MODEL_samples_T.png: prior samples (the decoded means)
-  at temperatures 0.6, 0.8 and 1.0, and MODEL_reconstructions.png: test
+- docs/cifar10/NAME.json: the run's numbers (NAME: `--name`, default
+  the model), which `--report` gathers;
+- runs/cifar10/NAME.keras: the trained model;
+- docs/images/cifar10/NAME_samples_T.png: prior samples (the decoded means)
+  at temperatures 0.6, 0.8 and 1.0, and NAME_reconstructions.png: test
   images above their reconstructions.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
@@ -181,6 +183,9 @@ def train(args):
         "final_n": args.final_n,
         "eval_minutes": eval_minutes,
     }
+    model_output = args.model_output or f"runs/cifar10/{args.name}.keras"
+    os.makedirs(os.path.dirname(model_output) or ".", exist_ok=True)
+    vae.save(model_output)
     save_pictures(vae, x_test, args.name)
     os.makedirs("docs/cifar10", exist_ok=True)
     with open(f"docs/cifar10/{args.name}.json", "w") as f:
@@ -324,6 +329,12 @@ def main():
         default="{}",
         help="JSON of the builder's keyword arguments, e.g. "
         "'{\"latent_dim\": 128}'.",
+    )
+    parser.add_argument(
+        "--model-output",
+        default=None,
+        help="Where the trained model is saved (default: "
+        "runs/cifar10/NAME.keras), to draw more pictures from it later.",
     )
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--output", default="docs/cifar10.md")

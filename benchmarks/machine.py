@@ -39,6 +39,8 @@ def command_flags(args):
     """The command-line flags that reproduce an `argparse` namespace."""
     flags = []
     for key, value in vars(args).items():
+        if value is None:  # Left to its default.
+            continue
         if isinstance(value, bool):  # A `store_true` flag.
             if value:
                 flags.append(f"--{key.replace('_', '-')}")
@@ -49,12 +51,25 @@ def command_flags(args):
     return " ".join(flags)
 
 
+#: Notes written by hand below this line of a report are kept by
+#: `save_report` when the benchmark writes the report again.
+NOTES_MARKER = "<!-- Notes below are kept when the table is measured again. -->"
+
+
 def save_report(text, path):
-    """Prints a benchmark's report and writes it to `path` (in docs/)."""
+    """Prints a benchmark's report and writes it to `path` (in docs/),
+    keeping the notes below `NOTES_MARKER` of the report it replaces."""
     print(text)
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if NOTES_MARKER in old:
+            text += "\n" + NOTES_MARKER + "\n"
+            text += old.split(NOTES_MARKER + "\n", 1)[1]
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:
         f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 class WorkerProcess:

@@ -30,7 +30,20 @@ from keras_vae.datasets import dynamic_binarization
 from keras_vae.evaluation import active_units
 from keras_vae.evaluation import log_likelihood
 
-REFERENCE = 86.76  # Burda et al. 2015, Table 1: VAE, one stochastic layer.
+#: The NLL each model is held to, in nats, and where the number comes from.
+REFERENCES = {
+    "mlp": (
+        86.76,
+        "the 86.76 nats of Burda et al. 2015 (Table 1, VAE, one stochastic "
+        "layer, k = 1)",
+    ),
+    "hierarchical": (
+        84.0,
+        "the target of 84.0 nats for a hierarchy in 60 training minutes "
+        "(IWAE with two stochastic layers: 82.90 after 3,280 epochs, Burda "
+        "et al. 2015, Table 1)",
+    ),
+}
 TEMPERATURES = (0.6, 0.8, 1.0)
 
 
@@ -283,7 +296,10 @@ def recipe(args, parameters):
 def write_report(
     args, curve, nll, stderr, elbo, units, eval_minutes, parameters
 ):
-    verdict = "meets" if nll <= REFERENCE else "misses"
+    reference, source = REFERENCES[
+        "hierarchical" if args.model.startswith("hierarchical") else "mlp"
+    ]
+    verdict = "meets" if nll <= reference else "misses"
     lines = [
         "# Test NLL on dynamically binarized MNIST",
         "",
@@ -327,8 +343,7 @@ def write_report(
             else ""
         )
         + "the estimate took "
-        f"{eval_minutes:.1f} minutes. It {verdict} the {REFERENCE} nats of "
-        "Burda et al. 2015 (Table 1, VAE, one stochastic layer, k = 1).",
+        f"{eval_minutes:.1f} minutes. It {verdict} {source}.",
         "",
         f"## NLL against training minutes (K = {args.curve_k}, first "
         f"{args.curve_n} test images)",

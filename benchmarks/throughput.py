@@ -43,6 +43,7 @@ import numpy as np
 from machine import WorkerProcess
 from machine import machine
 from machine import peak_rss_mb
+from machine import save_report
 
 
 def flops_per_example(vae):
@@ -516,22 +517,10 @@ def report(args, kernels, table):
                 + (f"**{row['ratio']:.2f}**" if "ratio" in row else "")
                 + " |"
             )
-    text = "\n".join(lines) + "\n"
-    print(text)
     if args.output:
-        # The notes written by hand below the marker are kept.
-        text += "\n" + NOTES_MARKER + "\n"
-        if os.path.exists(args.output):
-            with open(args.output) as f:
-                old = f.read()
-            if NOTES_MARKER in old:
-                text += old.split(NOTES_MARKER + "\n", 1)[1]
-        with open(args.output + ".throughput.tmp", "w") as f:
-            f.write(text)
-        os.replace(args.output + ".throughput.tmp", args.output)
-
-
-NOTES_MARKER = "<!-- Notes below are kept when the table is measured again. -->"
+        save_report("\n".join(lines) + "\n", args.output)
+    else:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

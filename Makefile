@@ -27,8 +27,10 @@ train: install
 		--saved-model saved_models/mnist_vae \
 		--tflite saved_models/mnist_decoder.tflite --overwrite
 
+# One pytest worker per core (pytest-xdist), each test file on one worker so
+# its module fixtures are built once; PYTEST_ARGS="-n 0" runs in one process.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -110,7 +110,7 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--eval-every", type=float, default=5.0)
@@ -171,13 +171,18 @@ def main():
     parser.add_argument(
         "--model-output", default="saved_models/mnist_nll.keras"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.output is None:
         args.output = (
             "docs/mnist_nll_hierarchical.md"
             if args.model.startswith("hierarchical")
             else "docs/mnist_nll.md"
         )
+    return args
+
+
+def main():
+    args = parse_args()
 
     keras.utils.set_random_seed(args.seed)
     (x_train, _), (x_test, _) = keras_vae.datasets.load_mnist()
@@ -243,10 +248,10 @@ def main():
     parameters = vae.count_params()
     os.makedirs(os.path.dirname(args.model_output) or ".", exist_ok=True)
     vae.save(args.model_output)
-    save_pictures(vae, x_test, f"docs/images/mnist_nll_{args.model}")
     write_report(
         args, budget.curve, nll, stderr, elbo, units, eval_minutes, parameters
     )
+    save_pictures(vae, x_test, f"docs/images/mnist_nll_{args.model}")
 
 
 def save_pictures(vae, x_test, folder):
@@ -262,14 +267,14 @@ def save_pictures(vae, x_test, folder):
         samples = vae.sample(64, seed=0, temperature=t)
         matplotlib.image.imsave(
             f"{folder}/samples_{t:.1f}.png",
-            image_grid(samples, 8)[..., 0],
+            image_grid(samples, 8),
             cmap="gray",
         )
     picked = x_test[:32]
     pairs = interleave_rows(picked, vae.reconstruct(picked), 8)
     matplotlib.image.imsave(
         f"{folder}/reconstructions.png",
-        image_grid(pairs, 8)[..., 0],
+        image_grid(pairs, 8),
         cmap="gray",
     )
 

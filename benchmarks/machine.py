@@ -45,9 +45,11 @@ def command_flags(args):
             if value:
                 flags.append(f"--{key.replace('_', '-')}")
             continue
-        if isinstance(value, list):
-            value = " ".join(map(str, value))
-        flags.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+        if isinstance(value, list):  # `nargs`: one word per value.
+            words = " ".join(shlex.quote(str(v)) for v in value)
+        else:
+            words = shlex.quote(str(value))
+        flags.append(f"--{key.replace('_', '-')} {words}")
     return " ".join(flags)
 
 

@@ -630,13 +630,19 @@ def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     z_mean, z_log_var = vae.encode(x)
     np.testing.assert_allclose(encoded["z_mean"], z_mean, atol=1e-5)
     np.testing.assert_allclose(encoded["z_log_var"], z_log_var, atol=1e-5)
+    # Decoded values are pixel values 0-255 here: float32 rounding of the
+    # two graphs is relative to them.
     np.testing.assert_allclose(
         signatures["reconstruct"](x=x)["reconstruction"],
         vae.reconstruct(x),
-        atol=1e-5,
+        rtol=1e-5,
+        atol=1e-4,
     )
     np.testing.assert_allclose(
-        signatures["decode"](z=z_mean)["x_mean"], vae.decode(z_mean), atol=1e-5
+        signatures["decode"](z=z_mean)["x_mean"],
+        vae.decode(z_mean),
+        rtol=1e-5,
+        atol=1e-4,
     )
     # `sample` draws every group from its prior, as `vae.sample`.
     noise = tf.random.stateless_normal(
@@ -644,7 +650,7 @@ def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     )
     expected = vae.decode(keras.ops.convert_to_numpy(vae._prior_latents(noise)))
     samples = signatures["sample"](num_samples=3, seed=np.int64(4))["samples"]
-    np.testing.assert_allclose(samples, expected, atol=1e-5)
+    np.testing.assert_allclose(samples, expected, rtol=1e-5, atol=1e-4)
     assert not np.allclose(expected, vae.decode(noise.numpy()), atol=1e-3)
     np.testing.assert_allclose(
         signatures["score"](x=x)["nll"],
@@ -656,4 +662,4 @@ def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     interpreter = Interpreter(model_path=str(tflite))
     runner = interpreter.get_signature_runner()
     out = runner(z=noise.numpy()[:1])["x_mean"]
-    np.testing.assert_allclose(out, expected[:1], atol=1e-4)
+    np.testing.assert_allclose(out, expected[:1], rtol=1e-5, atol=1e-4)

@@ -279,15 +279,15 @@ def report(args):
             + ", and test images above their reconstructions:",
             "",
         ]
-        for t in TEMPERATURES:
-            lines.append(
-                f"![{name} samples at T={t:.1f}]"
-                f"(images/cifar10/{name}_samples_{t:.1f}.png)"
-            )
-        lines.append(
-            f"![{name} reconstructions]"
-            f"(images/cifar10/{name}_reconstructions.png)"
-        )
+        pictures = [
+            (f"{name} samples at T={t:.1f}", f"{name}_samples_{t:.1f}.png")
+            for t in TEMPERATURES
+        ] + [(f"{name} reconstructions", f"{name}_reconstructions.png")]
+        for title, file in pictures:
+            if os.path.exists(f"docs/images/cifar10/{file}"):
+                lines.append(f"![{title}](images/cifar10/{file})")
+            else:
+                lines.append(f"({title}: no picture, see the notes)")
     lines += [
         "",
         "## Published results",

@@ -500,7 +500,12 @@ def report(args, kernels, table):
         f"benchmarks/throughput.py --batch-size {args.batch_size} "
         f"--limit {args.limit} --repeats {args.repeats} "
         f"--models {' '.join(args.models)}"
-        + (" --quick" if args.quick else ""),
+        + (" --quick" if args.quick else "")
+        + (
+            f" --output {args.output}"
+            if args.output != "docs/performance.md"
+            else ""
+        ),
         "```",
         "",
         "| model | framework | samples/s (median) | runs | of matmul peak "

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_vae.likelihoods.flatten import flatten_examples
 from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.data_checks import is_numeric_dtype
 
 #: The smallest log-scale used, in the `[-1, 1]` units of the means: a scale
 #: of `exp(-7) ~ 9e-4`, 0.12 of a level, as in PixelCNN++. At it the level
@@ -198,10 +199,7 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
 
     def check_dtype(self, dtype, name="x"):
         dtype = np.dtype(dtype)
-        numeric = np.issubdtype(dtype, np.integer) or np.issubdtype(
-            dtype, np.floating
-        )
-        if not numeric or dtype == np.bool_:
+        if not is_numeric_dtype(dtype):
             raise ValueError(
                 f"The {type(self).__name__} likelihood models 8-bit pixel "
                 f"values, 0 to 255, but `{name}` has dtype {dtype}. Pass the "

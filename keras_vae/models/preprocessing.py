@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vae.utils.data_checks import is_numeric_dtype
+
 #: Pixel values 0-255 (uint8, or floats in [0, 255]).
 PIXELS_8BIT = "8bit"
 
@@ -72,10 +74,7 @@ class RawData:
 
     def check_dtype(self, dtype, name="x"):
         dtype = np.dtype(dtype)
-        numeric = np.issubdtype(dtype, np.integer) or np.issubdtype(
-            dtype, np.floating
-        )
-        if not numeric or dtype == np.bool_:
+        if not is_numeric_dtype(dtype):
             raise ValueError(
                 f"`{name}` must hold numbers. Received: {name}.dtype={dtype}"
             )

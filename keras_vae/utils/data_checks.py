@@ -4,6 +4,15 @@ import numpy as np
 import tensorflow as tf
 
 
+def is_numeric_dtype(dtype):
+    """Whether `dtype` holds numbers: an integer or float dtype, not bool."""
+    dtype = np.dtype(dtype)
+    numeric = np.issubdtype(dtype, np.integer) or np.issubdtype(
+        dtype, np.floating
+    )
+    return numeric and dtype != np.bool_
+
+
 def check_labels_absent(y, name="y"):
     if y is not None:
         raise ValueError(

@@ -1,6 +1,6 @@
 """The discretized logistic likelihoods for 8-bit pixels: exact
 probabilities against float64 and 100-digit references, normalization over
-every level, finite gradients at extremes, samples against the
+every level, finite gradients at extremes, draws against the
 probabilities, the mean, saving and errors."""
 
 import decimal
@@ -41,6 +41,33 @@ def nll(likelihood, x, params):
 def probabilities(likelihood, x, params):
     """`p(x)` of each row of `x` `(n, C)` under its row of `params`."""
     return np.exp(-nll(likelihood, x, params).astype("float64"))
+
+
+def value_and_gradient(f, params):
+    """`f(params)` and the gradient of its sum over `params`, as NumPy
+    arrays, with the autodiff of the Keras backend."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        params = tf.constant(params)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            value = f(params)
+        grad = tape.gradient(value, params)
+    elif backend == "jax":
+        import jax
+
+        value = f(params)
+        grad = jax.grad(lambda p: ops.sum(f(p)))(params)
+    elif backend == "torch":
+        import torch
+
+        params = torch.tensor(params, requires_grad=True)
+        value = f(params)
+        ops.sum(value).backward()
+        value, grad = value.detach(), params.grad
+    else:
+        pytest.skip(f"No gradients on the {backend} backend")
+    return ops.convert_to_numpy(value), ops.convert_to_numpy(grad)
 
 
 def random_params(rng, likelihood, channels, shape, spread=2.5):
@@ -210,21 +237,18 @@ def test_exact_and_finite_gradients_at_extremes():
         ]
     )
     x = grid[:, :1].astype("float32")
-    params = tf.constant(grid[:, 1:], "float32")
-    with tf.GradientTape() as tape:
-        tape.watch(params)
-        result = DiscretizedLogistic().negative_log_likelihood(x, params)
-    grad = tape.gradient(result, params)
-    assert np.all(np.isfinite(ops.convert_to_numpy(result)))
-    assert np.all(np.isfinite(ops.convert_to_numpy(grad)))
-    values = params.numpy()
+    values = grid[:, 1:].astype("float32")
+    result, grad = value_and_gradient(
+        lambda params: DiscretizedLogistic().negative_log_likelihood(x, params),
+        values,
+    )
+    assert np.all(np.isfinite(result))
+    assert np.all(np.isfinite(grad))
     expected = [
         -exact_log_prob(level, mean, log_scale)
         for level, (mean, log_scale) in zip(grid[:, 0], values)
     ]
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(result), expected, rtol=1e-5, atol=2e-5
-    )
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=2e-5)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -239,19 +263,15 @@ def test_gradients_are_finite_for_extreme_mixtures(rng, channels):
         [-100.0, -7.5, 0.0, 7.5, 12.0], (64, channels, 4)
     )
     params[:, 4:] = blocks.reshape(64, -1)
-    params = tf.constant(params, "float32")
+    params = params.astype("float32")
     x = rng.choice([0, 1, 128, 254, 255], size=(64, channels))
-    with tf.GradientTape() as tape:
-        tape.watch(params)
-        result = likelihood.negative_log_likelihood(x, params)
-    grad = tape.gradient(result, params)
-    assert np.all(np.isfinite(ops.convert_to_numpy(result)))
-    assert np.all(np.isfinite(ops.convert_to_numpy(grad)))
+    result, grad = value_and_gradient(
+        lambda params: likelihood.negative_log_likelihood(x, params), params
+    )
+    assert np.all(np.isfinite(result))
+    assert np.all(np.isfinite(grad))
     np.testing.assert_allclose(
-        ops.convert_to_numpy(result),
-        -reference_log_prob(x, params.numpy(), 4),
-        rtol=1e-5,
-        atol=1e-5,
+        result, -reference_log_prob(x, params, 4), rtol=1e-5, atol=1e-5
     )
 
 
@@ -268,8 +288,8 @@ def test_float32_under_mixed_precision(rng):
         ),
         (likelihood.mean(half), likelihood.mean(half.astype("float32"))),
         (
-            likelihood.sample(half, seed=0),
-            likelihood.sample(half.astype("float32"), seed=0),
+            likelihood.draw(half, seed=0),
+            likelihood.draw(half.astype("float32"), seed=0),
         ),
     ]:
         assert keras.backend.standardize_dtype(got.dtype) == "float32"
@@ -278,6 +298,11 @@ def test_float32_under_mixed_precision(rng):
         )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="tf.function with unknown shapes: TensorFlow's own compilation",
+)
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_compiled_with_unknown_shapes(rng):
     likelihood = DiscretizedLogisticMixture(2)
     params = random_params(rng, likelihood, 3, (2, 3, 4), spread=1.0)
@@ -291,7 +316,7 @@ def test_compiled_with_unknown_shapes(rng):
 
     @tf.function(input_signature=[params_spec])
     def compiled_draws(params):
-        return likelihood.mean(params), likelihood.sample(params, seed=1)
+        return likelihood.mean(params), likelihood.draw(params, seed=1)
 
     np.testing.assert_allclose(
         compiled_nll(x, params).numpy(), nll(likelihood, x, params), 1e-6
@@ -300,10 +325,27 @@ def test_compiled_with_unknown_shapes(rng):
     assert mean.shape == draws.shape == (2, 3, 4, 3)
 
 
-# --- Samples and the mean ---------------------------------------------------
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="jax.jit")
+def test_compiled_with_jax_jit(rng):
+    import jax
+
+    likelihood = DiscretizedLogisticMixture(2)
+    params = random_params(rng, likelihood, 3, (2, 3, 4), spread=1.0)
+    x = rng.integers(0, 256, size=(2, 3, 4, 3)).astype("float32")
+    compiled_nll = jax.jit(likelihood.negative_log_likelihood)
+    np.testing.assert_allclose(
+        compiled_nll(x, params), nll(likelihood, x, params), 1e-6
+    )
+    mean, draws = jax.jit(
+        lambda p: (likelihood.mean(p), likelihood.draw(p, seed=1))
+    )(params)
+    assert mean.shape == draws.shape == (2, 3, 4, 3)
 
 
-def test_samples_of_one_channel_follow_the_probabilities():
+# --- Draws and the mean -----------------------------------------------------
+
+
+def test_draws_of_one_channel_follow_the_probabilities():
     likelihood = DiscretizedLogisticMixture(3)
     # Components of 6, 2 and 10 levels' scale, the last against 255.
     params = np.array(
@@ -312,7 +354,7 @@ def test_samples_of_one_channel_follow_the_probabilities():
     p = probabilities(likelihood, LEVELS[:, None], np.tile(params, (256, 1)))
     n = 200_000
     draws = ops.convert_to_numpy(
-        likelihood.sample(np.tile(params, (n, 1)), seed=0)
+        likelihood.draw(np.tile(params, (n, 1)), seed=0)
     )
     assert draws.shape == (n, 1) and draws.dtype == np.float32
     assert np.all(draws == np.round(draws))
@@ -343,7 +385,7 @@ def chi_square_p_value(counts, expected, minimum=5.0):
 
 @pytest.mark.parametrize("num_mixtures", [None, 2])
 @pytest.mark.parametrize("scale", [0.4, 1.5])
-def test_samples_of_coupled_rgb_follow_the_probabilities(num_mixtures, scale):
+def test_draws_of_coupled_rgb_follow_the_probabilities(num_mixtures, scale):
     likelihood = make(num_mixtures)
     k = num_mixtures or 1
     # Scales of `scale` levels, strong coupling: G and B move by 0.9 of R
@@ -358,7 +400,7 @@ def test_samples_of_coupled_rgb_follow_the_probabilities(num_mixtures, scale):
     params = np.array([logits + blocks], "float32")
     n = 200_000
     draws = ops.convert_to_numpy(
-        likelihood.sample(np.tile(params, (n, 1)), seed=7)
+        likelihood.draw(np.tile(params, (n, 1)), seed=7)
     ).astype(int)
     assert draws.shape == (n, 3)
     # The cells of the first half, tested on the second.
@@ -377,17 +419,17 @@ def test_samples_of_coupled_rgb_follow_the_probabilities(num_mixtures, scale):
     )
 
 
-def test_samples_are_levels_and_seeded(rng):
+def test_draws_are_levels_and_seeded(rng):
     likelihood = DiscretizedLogisticMixture(3)
     params = random_params(rng, likelihood, 3, (4, 5, 6))
-    first = ops.convert_to_numpy(likelihood.sample(params, seed=3))
-    again = ops.convert_to_numpy(likelihood.sample(params, seed=3))
+    first = ops.convert_to_numpy(likelihood.draw(params, seed=3))
+    again = ops.convert_to_numpy(likelihood.draw(params, seed=3))
     np.testing.assert_array_equal(first, again)
     assert first.shape == (4, 5, 6, 3)
     assert np.all((first >= 0) & (first <= 255) & (first == np.round(first)))
     generator = keras.random.SeedGenerator(3)
-    a = likelihood.sample(params, seed=generator)
-    b = likelihood.sample(params, seed=generator)
+    a = likelihood.draw(params, seed=generator)
+    b = likelihood.draw(params, seed=generator)
     assert not np.array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
 
 
@@ -564,14 +606,17 @@ def test_invalid_num_mixtures_raises(num_mixtures):
 )
 def test_invalid_data_raises(x, match):
     with pytest.raises(ValueError, match=match):
-        DiscretizedLogisticMixture().check_data(x)
+        DiscretizedLogisticMixture().check_inputs(x, x.shape[1:])
 
 
 def test_valid_data_passes():
     likelihood = DiscretizedLogistic()
-    likelihood.check_data(np.array([[0, 255]], "uint8"))
-    likelihood.check_data(np.array([[0.0, 17.0, 255.0]], "float32"))
-    likelihood.check_data(np.array([[0, 1]], "int64"))
+    for x in (
+        np.array([[0, 255]], "uint8"),
+        np.array([[0.0, 17.0, 255.0]], "float32"),
+        np.array([[0, 1]], "int64"),
+    ):
+        assert likelihood.check_inputs(x, x.shape[1:]) is x
     likelihood.check_dtype("uint8")
     with pytest.raises(ValueError, match="Received: x.dtype=<U3"):
         likelihood.check_dtype("<U3")

@@ -1,4 +1,5 @@
-"""The decoder likelihoods `p(x|z)`: Bernoulli and Gaussian."""
+"""The decoder likelihoods `p(x|z)`: the `Likelihood` interface, Bernoulli
+and Gaussian."""
 
 import keras
 import numpy as np
@@ -8,7 +9,11 @@ from keras import ops
 
 from keras_vae import likelihoods
 from keras_vae.likelihoods import Bernoulli
+from keras_vae.likelihoods import DiscretizedLogistic
+from keras_vae.likelihoods import DiscretizedLogisticMixture
 from keras_vae.likelihoods import Gaussian
+from keras_vae.likelihoods import Likelihood
+from keras_vae.utils.data_checks import DataChecks
 
 tfd = tfp.distributions
 
@@ -57,13 +62,13 @@ def test_bernoulli_is_the_continuous_cross_entropy_for_grey_values(rng):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
-def test_bernoulli_mean_and_sample(rng):
+def test_bernoulli_mean_and_draw(rng):
     logits = np.array([[-2.0, 0.0, 1.5]], "float32")
     mean = ops.convert_to_numpy(Bernoulli().mean(logits))
     np.testing.assert_allclose(mean, 1 / (1 + np.exp(-logits)), rtol=1e-6)
     n = 100_000
     draws = ops.convert_to_numpy(
-        Bernoulli().sample(np.tile(logits, (n, 1)), seed=0)
+        Bernoulli().draw(np.tile(logits, (n, 1)), seed=0)
     )
     assert set(np.unique(draws)) <= {0.0, 1.0}
     # Five standard errors of a Bernoulli frequency.
@@ -99,10 +104,10 @@ def test_gaussian_learned_scale(rng):
     np.testing.assert_allclose(nll(likelihood, x, mean), expected, rtol=1e-5)
 
 
-def test_gaussian_sample_moments():
+def test_gaussian_draw_moments():
     n = 100_000
     mean = np.tile(np.array([[2.0, -1.0]], "float32"), (n, 1))
-    draws = ops.convert_to_numpy(Gaussian(scale=0.5).sample(mean, seed=0))
+    draws = ops.convert_to_numpy(Gaussian(scale=0.5).draw(mean, seed=0))
     se = 0.5 / np.sqrt(n)
     assert np.all(np.abs(draws.mean(axis=0) - [2.0, -1.0]) < 5 * se)
     var_se = 0.25 * np.sqrt(2 / (n - 1))
@@ -137,3 +142,121 @@ def test_gaussian_invalid_scale_raises(scale):
 def test_gaussian_config_round_trip():
     revived = Gaussian.from_config(Gaussian(scale=0.1).get_config())
     assert revived.scale == 0.1
+
+
+# --- The interface ----------------------------------------------------------
+
+
+class Laplace(Likelihood):
+    """A likelihood of a test's own: a unit-scale Laplace."""
+
+    continuous = True
+
+    def negative_log_likelihood(self, x, params):
+        x, params = ops.cast(x, "float32"), ops.cast(params, "float32")
+        nll = ops.abs(x - params) + np.log(2.0)
+        return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
+
+    def mean(self, params):
+        return ops.cast(params, "float32")
+
+    def draw(self, params, seed=None):
+        params = ops.cast(params, "float32")
+        u = keras.random.uniform(ops.shape(params), -0.5, 0.5, seed=seed)
+        return params - ops.sign(u) * ops.log1p(-2.0 * ops.abs(u))
+
+    def output_channels(self, data_channels):
+        return data_channels
+
+
+@pytest.mark.parametrize(
+    "likelihood, has_logits, continuous, pixel_values",
+    [
+        (Bernoulli(), True, False, False),
+        (Gaussian(), False, True, False),
+        (DiscretizedLogistic(), False, False, True),
+        (DiscretizedLogisticMixture(2), False, False, True),
+        (Laplace(), False, True, False),
+    ],
+)
+def test_every_likelihood_is_a_likelihood_layer(
+    likelihood, has_logits, continuous, pixel_values
+):
+    assert isinstance(likelihood, Likelihood)
+    assert isinstance(likelihood, DataChecks)
+    assert isinstance(likelihood, keras.layers.Layer)
+    assert likelihood.has_logits is has_logits
+    assert likelihood.continuous is continuous
+    assert likelihood.pixel_values is pixel_values
+    assert likelihood.output_channels(1) >= 1
+    assert likelihoods.get(likelihood) is likelihood
+
+
+def test_the_base_class_defaults():
+    likelihood = Likelihood(name="base")
+    assert not likelihood.has_logits
+    assert not likelihood.continuous
+    assert not likelihood.pixel_values
+    # Every dtype and value passes the data checks by default.
+    likelihood.check_dtype("int8")
+    x = np.full((2, 3), -7.5, "float32")
+    assert likelihood.check_inputs(x, (3,)) is x
+    assert Likelihood.from_config(likelihood.get_config()).name == "base"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lk: lk.negative_log_likelihood(np.zeros((1, 2)), None),
+        lambda lk: lk.mean(np.zeros((1, 2))),
+        lambda lk: lk.draw(np.zeros((1, 2)), seed=0),
+        lambda lk: lk.output_channels(3),
+    ],
+)
+def test_the_abstract_methods_raise(call):
+    class Unfinished(Likelihood):
+        pass
+
+    with pytest.raises(
+        NotImplementedError,
+        match=r"Unfinished does not.*Received: likelihood of type Unfinished",
+    ):
+        call(Unfinished())
+
+
+def test_a_likelihood_of_your_own():
+    likelihood = Laplace()
+    nll = likelihood.negative_log_likelihood(
+        np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(nll), [2 * (1 + np.log(2))], rtol=1e-6
+    )
+    n = 50_000
+    params = np.tile(np.array([[1.0, -2.0]], "float32"), (n, 1))
+    draws = ops.convert_to_numpy(likelihood.draw(params, seed=0))
+    # Five standard errors of the mean of a unit Laplace (variance 2).
+    se = np.sqrt(2 / n)
+    assert np.all(np.abs(draws.mean(axis=0) - [1.0, -2.0]) < 5 * se)
+
+
+@pytest.mark.parametrize(
+    "likelihood, module",
+    [
+        (Bernoulli(), "bernoulli"),
+        (Gaussian(scale=2.0), "gaussian"),
+        (DiscretizedLogistic(), "discretized_logistic"),
+        (DiscretizedLogisticMixture(3), "discretized_logistic_mixture"),
+    ],
+)
+def test_the_saved_names_are_those_of_older_files(likelihood, module):
+    # What a `.keras` file records for the likelihood; `load_model` finds
+    # the class by these, so they must not change.
+    serialized = keras.saving.serialize_keras_object(likelihood)
+    name = type(likelihood).__name__
+    assert serialized["module"] == f"keras_vae.likelihoods.{module}"
+    assert serialized["class_name"] == name
+    assert serialized["registered_name"] == f"keras_vae>{name}"
+    revived = keras.saving.deserialize_keras_object(serialized)
+    assert type(revived) is type(likelihood)
+    assert revived.get_config() == likelihood.get_config()

@@ -1,5 +1,6 @@
 """Likelihoods `p(x|z)` of the decoder: `Bernoulli` and `Gaussian`, and for
-8-bit pixels `DiscretizedLogistic` and `DiscretizedLogisticMixture`."""
+8-bit pixels `DiscretizedLogistic` and `DiscretizedLogisticMixture`, all
+`Likelihood`s."""
 
 import keras
 
@@ -9,6 +10,7 @@ from keras_vae.likelihoods.discretized_logistic_mixture import (
     DiscretizedLogisticMixture,
 )
 from keras_vae.likelihoods.gaussian import Gaussian
+from keras_vae.likelihoods.likelihood import Likelihood
 
 _BY_NAME = {
     "bernoulli": Bernoulli,
@@ -24,9 +26,10 @@ def get(identifier):
     `"bernoulli"` gives `Bernoulli()`, `"gaussian"` gives `Gaussian()` with a
     learned per-feature scale, `"discretized_logistic"` gives
     `DiscretizedLogistic()` and `"discretized_logistic_mixture"` gives
-    `DiscretizedLogisticMixture()` with 10 components.
+    `DiscretizedLogisticMixture()` with 10 components. A `Likelihood`
+    instance, such as one of your own subclass, is returned as it is.
     """
-    if isinstance(identifier, tuple(_BY_NAME.values())):
+    if isinstance(identifier, Likelihood):
         return identifier
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
@@ -34,7 +37,7 @@ def get(identifier):
         return _BY_NAME[identifier.lower()]()
     raise ValueError(
         "Invalid value for argument `likelihood`: expected one of "
-        f"{sorted(_BY_NAME)} or a `keras_vae.likelihoods` instance. "
+        f"{sorted(_BY_NAME)} or a `keras_vae.likelihoods.Likelihood`. "
         f"Received: likelihood={identifier!r}"
     )
 
@@ -44,5 +47,6 @@ __all__ = [
     "DiscretizedLogistic",
     "DiscretizedLogisticMixture",
     "Gaussian",
+    "Likelihood",
     "get",
 ]

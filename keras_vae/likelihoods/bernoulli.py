@@ -3,17 +3,19 @@ import numpy as np
 from keras import ops
 
 from keras_vae.likelihoods.flatten import flatten_examples
+from keras_vae.likelihoods.likelihood import Likelihood
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class Bernoulli(keras.layers.Layer):
+class Bernoulli(Likelihood):
     """The Bernoulli likelihood `p(x|z)` for data in `[0, 1]`.
 
     The decoder emits logits. The negative log-likelihood is the binary
     cross-entropy computed from the logits (stable where the probability is
     0 or 1), summed over the data dimensions: nats per example. For grey
     values in `(0, 1)` it is the usual "continuous" cross-entropy of the
-    VAE literature.
+    VAE literature. `mean` is the probabilities, `sigmoid(logits)`, and
+    `draw` draws 0 or 1 with them. The data must be floats in `[0, 1]`.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name`.
@@ -27,17 +29,7 @@ class Bernoulli(keras.layers.Layer):
     1.3863
     """
 
-    #: Whether the decoder output is logits rather than the mean.
     has_logits = True
-
-    #: Whether `p(x|z)` is a density over real values (a preprocessing's
-    #: Jacobian then applies to its log-likelihood).
-    continuous = False
-
-    #: Whether `negative_log_likelihood` takes the pixel values themselves,
-    #: 0-255, whatever the encoder's preprocessing, and `mean` and `sample`
-    #: return values in `[0, 255]`.
-    pixel_values = False
 
     def negative_log_likelihood(self, x, logits):
         x = flatten_examples(ops.cast(x, "float32"))
@@ -46,14 +38,12 @@ class Bernoulli(keras.layers.Layer):
         return ops.sum(nll, axis=-1)
 
     def output_channels(self, data_channels):
-        """How many decoder outputs a pixel (or feature) of `data_channels`
-        channels needs: one per channel (the logits)."""
-        return data_channels
+        return data_channels  # The logits.
 
     def mean(self, logits):
         return ops.sigmoid(ops.cast(logits, "float32"))
 
-    def sample(self, logits, seed=None):
+    def draw(self, logits, seed=None):
         probs = self.mean(logits)
         uniform = keras.random.uniform(ops.shape(probs), seed=seed)
         return ops.cast(uniform < probs, "float32")
@@ -69,7 +59,6 @@ class Bernoulli(keras.layers.Layer):
             )
 
     def check_data(self, x, name="x"):
-        self.check_dtype(x.dtype, name)
         low, high = float(np.min(x)), float(np.max(x))
         if low < 0.0 or high > 1.0:
             raise ValueError(

@@ -20,7 +20,7 @@ class DiscretizedLogistic(DiscretizedLogisticMixture):
     `v / 127.5 - 1`; 3 channels are coupled as in PixelCNN++ (G's mean
     moves with R, B's with R and G), any other count is independent. See
     `DiscretizedLogisticMixture` for the log-probabilities, the mean and
-    the samples.
+    the draws.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name`.

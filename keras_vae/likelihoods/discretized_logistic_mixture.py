@@ -1,25 +1,24 @@
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
+from keras_vae.likelihoods.discretized_logistic_math import LOG_SCALE_MIN
+from keras_vae.likelihoods.discretized_logistic_math import channel_by_channel
+from keras_vae.likelihoods.discretized_logistic_math import coupled_mean
+from keras_vae.likelihoods.discretized_logistic_math import expected_level
+from keras_vae.likelihoods.discretized_logistic_math import level_value
+from keras_vae.likelihoods.discretized_logistic_math import (
+    log_level_probability,
+)
+from keras_vae.likelihoods.discretized_logistic_math import nearest_level
 from keras_vae.likelihoods.flatten import flatten_examples
+from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.data_checks import is_numeric_dtype
 
-#: The smallest log-scale used, in the `[-1, 1]` units of the means: a scale
-#: of `exp(-7) ~ 9e-4`, 0.12 of a level, as in PixelCNN++. At it the level
-#: under the mean gets 97% of the mass.
-LOG_SCALE_MIN = -7.0
-
-# Half a level, and the log of a level's width, in the `[-1, 1]` units.
-_HALF_LEVEL = 1.0 / 255
-_LOG_LEVEL_WIDTH = math.log(2.0 / 255)
-
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class DiscretizedLogisticMixture(keras.layers.Layer):
+class DiscretizedLogisticMixture(Likelihood):
     """The discretized logistic mixture likelihood `p(x|z)` of PixelCNN++,
     for 8-bit pixels.
 
@@ -72,7 +71,7 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
     closed form as the expectation over R and G wherever the component's
     values keep clear of 0 and 255 (the coupling is linear).
 
-    `sample(params, seed=None)` draws levels, 0-255 as float32, of the same
+    `draw(params, seed=None)` draws levels, 0-255 as float32, of the same
     shape, from the discretized distribution itself: a component by the
     Gumbel-max trick, then each channel's logistic, rounded to its level
     and clipped; for RGB channel by channel, G and B coupled to the levels
@@ -101,16 +100,6 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
         Modifications", ICLR 2017.
     """
 
-    #: Whether the decoder output is logits rather than the mean.
-    has_logits = False
-
-    #: Whether `p(x|z)` is a density over real values (a preprocessing's
-    #: Jacobian then applies to its log-likelihood).
-    continuous = False
-
-    #: Whether `negative_log_likelihood` takes the pixel values themselves,
-    #: 0-255, whatever the encoder's preprocessing, and `mean` and `sample`
-    #: return values in `[0, 255]`.
     pixel_values = True
 
     # Whether `params` starts with the mixture logits (not for one logistic).
@@ -141,17 +130,17 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
         self._check_channels(x, means)
         levels = ops.clip(ops.round(x), 0.0, 255.0)
         levels = ops.expand_dims(levels, -1)  # (..., C, 1): per component.
-        values = levels / 127.5 - 1.0
         if coefficients is not None:
+            values = level_value(levels)
             observed = [values[..., 0, :], values[..., 1, :]]
             means = ops.stack(
                 [
-                    _coupled_mean(means, coefficients, observed, c)
+                    coupled_mean(means, coefficients, observed, c)
                     for c in (0, 1, 2)
                 ],
                 axis=-2,
             )
-        log_probs = _log_level_probability(levels, values, means, log_scales)
+        log_probs = log_level_probability(levels, means, log_scales)
         log_px = ops.logsumexp(
             ops.sum(log_probs, axis=-2) + ops.log_softmax(logits, axis=-1),
             axis=-1,
@@ -160,17 +149,17 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
 
     def mean(self, params):
         logits, means, log_scales, coefficients = self._components(params)
-        levels = _channel_by_channel(
+        levels = channel_by_channel(
             means,
             coefficients,
-            lambda mean, c: _expected_level(mean, log_scales[..., c, :]),
+            lambda mean, c: expected_level(mean, log_scales[..., c, :]),
         )
         if logits.shape[-1] == 1:
             return ops.clip(levels[..., 0], 0.0, 255.0)
         weights = ops.expand_dims(ops.softmax(logits, axis=-1), -2)
         return ops.clip(ops.sum(levels * weights, axis=-1), 0.0, 255.0)
 
-    def sample(self, params, seed=None):
+    def draw(self, params, seed=None):
         logits, means, log_scales, coefficients = self._components(params)
         k, channels = logits.shape[-1], means.shape[-2]
         # One draw for all the noise, so that an integer seed cannot give
@@ -188,10 +177,10 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
         u = ops.expand_dims(uniform[..., k:], -1)  # (..., C, 1)
         logistic = ops.log(u) - ops.log1p(-u)
         scales = ops.exp(pick(log_scales))
-        levels = _channel_by_channel(
+        levels = channel_by_channel(
             pick(means),
             None if coefficients is None else pick(coefficients),
-            lambda mean, c: _level(
+            lambda mean, c: nearest_level(
                 mean + scales[..., c, :] * logistic[..., c, :]
             ),
         )
@@ -208,7 +197,6 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
             )
 
     def check_data(self, x, name="x"):
-        self.check_dtype(x.dtype, name)
         if np.size(x) == 0:
             return
         low, high = float(np.min(x)), float(np.max(x))
@@ -301,116 +289,3 @@ class DiscretizedLogisticMixture(keras.layers.Layer):
                 f"{self.output_channels(channels)} outputs per pixel. "
                 f"Received: x.shape={tuple(x.shape)}"
             )
-
-
-def _coupled_mean(means, coefficients, values, channel):
-    """The mean of RGB `channel` (0, 1, 2) in each component, from its own
-    `means[..., channel, :]` and the values, `[-1, 1]` units, of the
-    channels before it (`values[0]` for R, `values[1]` for G): PixelCNN++'s
-    coupling, G on R by `alpha`, B on R by `beta` and on G by `gamma`."""
-    mean = means[..., channel, :]
-    if channel == 1:
-        mean = mean + coefficients[..., 0, :] * values[0]
-    if channel == 2:
-        mean = (
-            mean
-            + coefficients[..., 1, :] * values[0]
-            + coefficients[..., 2, :] * values[1]
-        )
-    return mean
-
-
-def _channel_by_channel(means, coefficients, level_of):
-    """The level `level_of(mean, c)` of every channel `c`, `(..., C, K)`:
-    all at once for independent channels; for RGB (`coefficients` given)
-    R, then G and B from their means coupled to the levels before them."""
-    if coefficients is None:
-        return level_of(means, slice(None))
-    levels, values = [], []
-    for channel in (0, 1, 2):
-        mean = _coupled_mean(means, coefficients, values, channel)
-        levels.append(level_of(mean, channel))
-        values.append(levels[-1] / 127.5 - 1.0)
-    return ops.stack(levels, axis=-2)
-
-
-def _log_level_probability(levels, values, means, log_scales):
-    """`log P(level)` of the discretized logistic: the edge levels 0 and 255
-    are open-ended, an interior level's mass is `F(b_+) - F(b_-)` at its
-    edges `b_± = value ± 1/255`, written
-    `sigmoid(a) * sigmoid(-b) * (1 - exp(b - a))` for the standardized
-    edges `a`, `b`, whose logs are all exact (`a - b` is `(2/255) / scale`,
-    so its log is `log(2/255) - log_scale` with no exp to underflow)."""
-    centered = values - means
-    inv_scale = ops.exp(-log_scales)
-    log_below_upper = -ops.softplus(-inv_scale * (centered + _HALF_LEVEL))
-    log_above_lower = -ops.softplus(inv_scale * (centered - _HALF_LEVEL))
-    interior = (
-        log_below_upper
-        + log_above_lower
-        + _log1mexp(_LOG_LEVEL_WIDTH - log_scales)
-    )
-    return ops.where(
-        levels == 0.0,
-        log_below_upper,
-        ops.where(levels == 255.0, log_above_lower, interior),
-    )
-
-
-def _log1mexp(log_t):
-    """`log(1 - exp(-t))` of `t = exp(log_t) > 0`, accurate for any `t` and
-    with finite gradients: below `t = exp(-10)` it is `log(t) - t / 2`, an
-    error of `t**2 / 24` (which keeps `t` underflowing to 0 harmless)."""
-    t = ops.exp(log_t)
-    tiny = log_t < -10.0
-    return ops.where(
-        tiny,
-        log_t - 0.5 * t,
-        ops.log(-ops.expm1(-ops.where(tiny, 1.0, t))),
-    )
-
-
-def _expected_level(mean, log_scale):
-    """`E[clip(U, 0, 255)]` of `U`, the logistic of `mean` and `log_scale`
-    (`[-1, 1]` units) in levels: `127.5 * s * (softplus((m + 1) / s) -
-    softplus((m - 1) / s))`, in a form that keeps float32's digits at each
-    scale `s`. Each form is computed at the log-scale clipped to its range,
-    so that none overflows, even where not used."""
-    # s <= 1: the difference itself loses nothing; `m` beyond +-25 changes
-    # it by less than 1e-8 (and would cost digits).
-    narrow_log_scale = ops.minimum(log_scale, 0.0)
-    inv_scale = ops.exp(-narrow_log_scale)
-    m = ops.clip(mean, -25.0, 25.0)
-    narrow = (
-        127.5
-        * ops.exp(narrow_log_scale)
-        * (
-            ops.softplus((m + 1.0) * inv_scale)
-            - ops.softplus((m - 1.0) * inv_scale)
-        )
-    )
-    # 1 < s <= exp(20): the two softplus are close, their difference is
-    # `log1p(sigmoid(q) * expm1(p - q))` with `p - q = 2 / s`.
-    wide_log_scale = ops.clip(log_scale, 0.0, 20.0)
-    inv_scale = ops.exp(-wide_log_scale)
-    wide = (
-        127.5
-        * ops.exp(wide_log_scale)
-        * ops.log1p(
-            ops.sigmoid((mean - 1.0) * inv_scale) * ops.expm1(2.0 * inv_scale)
-        )
-    )
-    # s > exp(20): the midpoint rule, off by less than 4 / s**2 levels.
-    widest = 255.0 * ops.sigmoid(mean * ops.exp(-ops.maximum(log_scale, 20.0)))
-    return ops.where(
-        log_scale <= 0.0,
-        narrow,
-        ops.where(log_scale <= 20.0, wide, widest),
-    )
-
-
-def _level(value):
-    """The level 0-255 of a value in `[-1, 1]` units: level `v` covers
-    `[v - 0.5, v + 0.5)` after `* 127.5 + 127.5`; the tails go to the
-    edge levels."""
-    return ops.clip(ops.round((value + 1.0) * 127.5), 0.0, 255.0)

@@ -8,7 +8,7 @@ def flatten_examples(t):
 
     The log-densities are elementwise, then summed per example. XLA's CPU
     code vectorizes along the last axis, which for images is a channel axis
-    of 1 (or a row of 28): flat rows of 784 made the MNIST MLP VAE's
-    training step about 7% faster. A free reshape of contiguous memory.
+    of 1 (or a row of 28), so long flat rows compute faster (measured in
+    docs/performance.md). A free reshape of contiguous memory.
     """
     return ops.reshape(t, (ops.shape(t)[0], -1))

@@ -4,17 +4,19 @@ import keras
 from keras import ops
 
 from keras_vae.likelihoods.flatten import flatten_examples
+from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.utils.log_variance import clip_log_variance
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class Gaussian(keras.layers.Layer):
+class Gaussian(Likelihood):
     """The Gaussian likelihood `p(x|z) = N(decoder(z), scale**2)`.
 
     The decoder emits the mean. The scale is either fixed or a learned
     per-feature log-scale. The negative log-likelihood is the full density,
     constants included, summed over the data dimensions: nats per example,
-    comparable across models.
+    comparable across models. `mean` is the decoder's output and `draw`
+    adds normal noise of the scale to it.
 
     Args:
         scale: A positive float for a fixed standard deviation, or `None`
@@ -36,16 +38,7 @@ class Gaussian(keras.layers.Layer):
     0.9189
     """
 
-    has_logits = False
-
-    #: Whether `p(x|z)` is a density over real values (a preprocessing's
-    #: Jacobian then applies to its log-likelihood).
     continuous = True
-
-    #: Whether `negative_log_likelihood` takes the pixel values themselves,
-    #: 0-255, whatever the encoder's preprocessing, and `mean` and `sample`
-    #: return values in `[0, 255]`.
-    pixel_values = False
 
     def __init__(self, scale=None, **kwargs):
         super().__init__(**kwargs)
@@ -89,23 +82,15 @@ class Gaussian(keras.layers.Layer):
         return ops.sum(nll, axis=-1)
 
     def output_channels(self, data_channels):
-        """How many decoder outputs a pixel (or feature) of `data_channels`
-        channels needs: one per channel (the means)."""
-        return data_channels
+        return data_channels  # The means.
 
     def mean(self, mean):
         return ops.cast(mean, "float32")
 
-    def sample(self, mean, seed=None):
+    def draw(self, mean, seed=None):
         mean = self.mean(mean)
         noise = keras.random.normal(ops.shape(mean), seed=seed)
         return mean + ops.exp(self._log_scale()) * noise
-
-    def check_dtype(self, dtype, name="x"):
-        pass
-
-    def check_data(self, x, name="x"):
-        pass
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}

@@ -1,7 +1,104 @@
 """Checks that training data fits a VAE, with errors that say how to fix it."""
 
+import sys
+
 import numpy as np
-import tensorflow as tf
+
+
+class DataChecks:
+    """Checks data given to a VAE: its structure and shape, then what the
+    subclass can model.
+
+    `check_inputs` validates arrays fully and `tf.data.Dataset`s by their
+    element spec: one input (no dict), labels only where allowed, numbers,
+    at least one example, the encoder's shape and finite values. It then
+    calls the two checks a subclass overrides, which accept everything by
+    default: `check_dtype(dtype, name)`, for arrays and datasets alike, and
+    `check_data(array, name)` with the values of an array, whose dtype
+    passed `check_dtype`. Both raise a `ValueError` that says how to fix
+    the data. The likelihoods are `DataChecks`: they check data in the
+    model's units.
+
+    Example:
+
+    >>> class NonNegative(DataChecks):
+    ...     def check_data(self, array, name="x"):
+    ...         if array.min() < 0:
+    ...             raise ValueError(
+    ...                 f"`{name}` must be >= 0. Received: "
+    ...                 f"min={array.min():g}")
+    >>> x = np.ones((4, 3), "float32")
+    >>> NonNegative().check_inputs(x, expected_shape=(3,)) is x
+    True
+    """
+
+    def check_dtype(self, dtype, name="x"):
+        """Raises a `ValueError` if data of `dtype` (a NumPy dtype, or
+        anything `np.dtype` takes) cannot be modelled."""
+
+    def check_data(self, array, name="x"):
+        """Raises a `ValueError` if the values of `array`, a NumPy array of
+        examples whose dtype passed `check_dtype`, cannot be modelled."""
+
+    def check_inputs(self, x, expected_shape, name="x", labels_allowed=False):
+        """Validates `x`, as the class docstring says, and returns it
+        unchanged.
+
+        Args:
+            x: The data given to `fit`, `evaluate`, `encode`...
+            expected_shape: The encoder's input shape without the batch
+                axis.
+            name: The argument name used in error messages.
+            labels_allowed: Whether dataset elements may carry labels
+                `(x, y)`.
+        """
+        tf = _tensorflow()
+        if tf is not None and isinstance(x, tf.data.Dataset):
+            _check_dataset(self, x, expected_shape, name, labels_allowed)
+            return x
+        if isinstance(x, dict):
+            raise ValueError(
+                f"`{name}` must be an array (or a dataset of arrays) of "
+                "examples; a VAE has one input, so it takes no dict of named "
+                f"inputs. Pass the array itself, e.g. "
+                f"`{name}[{_first_key(x)!r}]`. Received: {name}=a dict with "
+                f"keys {sorted(map(str, x))}"
+            )
+        if not isinstance(x, _array_types(tf)):
+            return x  # Generators and PyDatasets are checked as they run.
+        array = _as_array(x, name)
+        _check_numbers(array, name)
+        if array.ndim == 0:
+            raise ValueError(
+                f"`{name}` must be an array of examples, batch axis first, "
+                f"not a scalar. Received: {name}={array!r}"
+            )
+        if array.shape[0] == 0:
+            raise ValueError(
+                f"`{name}` is empty: there is nothing to train or evaluate "
+                f"on. Received: {name}.shape={array.shape}"
+            )
+        _check_shape(array.shape, expected_shape, name)
+        if np.issubdtype(array.dtype, np.floating):
+            bad = _count_non_finite(array)
+            if bad:
+                raise ValueError(
+                    f"`{name}` holds {bad} NaN or infinite values; a VAE "
+                    f"trained on them learns nothing. Clean or impute them "
+                    f"first. Received: {name} with {bad} non-finite values"
+                )
+        self.check_dtype(array.dtype, name)
+        self.check_data(array, name)
+        return x
+
+
+def check_data(x, expected_shape, checks, name="x", labels_allowed=False):
+    """`checks.check_inputs(x, expected_shape, name, labels_allowed)`, for
+    the callers not yet moved to the method; `checks` may be any object
+    with `check_dtype` and `check_data` until they all are `DataChecks`."""
+    return DataChecks.check_inputs(
+        checks, x, expected_shape, name, labels_allowed
+    )
 
 
 def is_numeric_dtype(dtype):
@@ -23,54 +120,18 @@ def check_labels_absent(y, name="y"):
         )
 
 
-def check_data(x, expected_shape, likelihood, name="x", labels_allowed=False):
-    """Validates arrays fully and `tf.data.Dataset`s by their element spec.
+def _tensorflow():
+    """TensorFlow if this process imported it (as Keras's TensorFlow
+    backend does), else None: only then can there be `tf.data.Dataset`s or
+    `tf.Tensor`s to check, and on the JAX and PyTorch backends the checks
+    do not import TensorFlow for nothing."""
+    return sys.modules.get("tensorflow")
 
-    Args:
-        x: The data given to `fit`, `evaluate`, `encode`...
-        expected_shape: The encoder's input shape without the batch axis.
-        likelihood: The VAE's likelihood, whose `check_data` checks values.
-        name: The argument name used in error messages.
-        labels_allowed: Whether dataset elements may carry labels `(x, y)`.
 
-    Returns:
-        `x`, unchanged.
-    """
-    if isinstance(x, tf.data.Dataset):
-        _check_dataset(x, expected_shape, likelihood, name, labels_allowed)
-        return x
-    if isinstance(x, dict):
-        raise ValueError(
-            f"`{name}` must be an array (or a dataset of arrays) of examples; "
-            "a VAE has one input, so it takes no dict of named inputs. Pass "
-            f"the array itself, e.g. `{name}[{_first_key(x)!r}]`. Received: "
-            f"{name}=a dict with keys {sorted(map(str, x))}"
-        )
-    if not isinstance(x, (np.ndarray, np.generic, tf.Tensor, list, float, int)):
-        return x  # Generators and PyDatasets are checked by Keras as they run.
-    array = _as_array(x, name)
-    _check_numbers(array, name)
-    if array.ndim == 0:
-        raise ValueError(
-            f"`{name}` must be an array of examples, batch axis first, not a "
-            f"scalar. Received: {name}={array!r}"
-        )
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` is empty: there is nothing to train or evaluate on. "
-            f"Received: {name}.shape={array.shape}"
-        )
-    _check_shape(array.shape, expected_shape, name)
-    if np.issubdtype(array.dtype, np.floating):
-        bad = _count_non_finite(array)
-        if bad:
-            raise ValueError(
-                f"`{name}` holds {bad} NaN or infinite values; a VAE trained "
-                f"on them learns nothing. Clean or impute them first. "
-                f"Received: {name} with {bad} non-finite values"
-            )
-    likelihood.check_data(array, name)
-    return x
+def _array_types(tf):
+    """The types `check_inputs` checks as arrays."""
+    types = (np.ndarray, np.generic, list, float, int)
+    return types if tf is None else types + (tf.Tensor,)
 
 
 def _check_shape(shape, expected_shape, name):
@@ -87,7 +148,8 @@ def _check_shape(shape, expected_shape, name):
     )
 
 
-def _check_dataset(dataset, expected_shape, likelihood, name, labels_allowed):
+def _check_dataset(checks, dataset, expected_shape, name, labels_allowed):
+    tf = _tensorflow()
     if dataset.cardinality() == 0:
         raise ValueError(
             f"`{name}` is an empty tf.data.Dataset: there is nothing to train "
@@ -113,7 +175,7 @@ def _check_dataset(dataset, expected_shape, likelihood, name, labels_allowed):
         raise ValueError(
             f"`{name}` must yield numbers. Received: dtype={spec.dtype.name}"
         )
-    likelihood.check_dtype(spec.dtype.as_numpy_dtype, name)
+    checks.check_dtype(spec.dtype.as_numpy_dtype, name)
     if spec.shape.rank is None:
         return
     shape = tuple(spec.shape.as_list())

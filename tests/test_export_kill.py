@@ -104,8 +104,8 @@ def test_killed_saved_model_export_adds_no_version(tmp_path, tiny_vae):
     # The complete SavedModel of version 2 was written, but only into a
     # hidden directory that TF Serving ignores; version 1 is untouched.
     hidden, visible = sorted(os.listdir(base))
-    assert visible == "1" and hidden.startswith(".tmp-2-")
-    assert "saved_model.pb" in os.listdir(base / hidden)
+    assert visible == "1" and hidden.startswith(".2.tmp-")
+    assert "saved_model.pb" in os.listdir(base / hidden / "2")
     assert _tree(base / "1") == before
 
     # The next export takes version 2, and removes the dead process's

@@ -318,14 +318,15 @@ def test_failed_overwrite_restores_the_old_version(tmp_path, monkeypatch):
     vae = small_vae()
     export_saved_model(vae, tmp_path, version=1)
     (tmp_path / "1" / "old_marker").write_text("old")
-    rename = os.rename
+    replace = os.replace
 
-    def failing_rename(src, dst):
-        if os.path.basename(src).startswith(".tmp-"):
+    def failing_replace(src, dst):
+        # The new version's move into place; not the old one's, aside.
+        if dst == str(tmp_path / "1") and not src.endswith(".old"):
             raise OSError("rename failed")
-        rename(src, dst)
+        replace(src, dst)
 
-    monkeypatch.setattr(os, "rename", failing_rename)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="rename failed"):
         export_saved_model(vae, tmp_path, version=1, overwrite=True)
     assert os.listdir(tmp_path) == ["1"]

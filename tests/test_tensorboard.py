@@ -17,6 +17,7 @@ from tensorboard.plugins import projector
 import keras_vae
 from keras_vae import evaluation
 from keras_vae.callbacks import VAETensorBoard
+from keras_vae.callbacks import _projector
 from keras_vae.callbacks import vae_tensorboard
 from keras_vae.cli import main
 from keras_vae.datasets import load_mnist
@@ -261,7 +262,7 @@ def test_a_failed_projector_write_leaves_no_configuration(
     def fail(grid):
         raise OSError("disk full")
 
-    monkeypatch.setattr(vae_tensorboard, "_encode_png", fail)
+    monkeypatch.setattr(_projector, "encode_png", fail)
     with pytest.raises(OSError, match="disk full"):
         vae.fit(x, epochs=1, batch_size=8, callbacks=[callback], verbose=0)
     # The projector of the first fit no longer shows (its checkpoint was

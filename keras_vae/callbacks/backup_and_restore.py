@@ -1,16 +1,21 @@
 import glob
 import json
 import os
+import re
 import shutil
 
 import h5py
 import keras
-from keras.src.utils import file_utils
 
 from keras_vae.utils.atomic import atomic_path
 
 #: The attribute of the backup file that records where training stood.
 _PROGRESS = "keras_vae_progress"
+#: The paths Keras's file utilities take for remote file systems: a URL,
+#: or a mount point of one.
+_REMOTE_PATH = re.compile(
+    r"^(/cns|/cfs|/gcs|/hdfs|/readahead|/placer|/tfhub|.*://).*$"
+)
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -70,7 +75,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     ```
     """
 
-    # Built for `steps_per_execution > 1`: `VAE.fit` keeps the fast path.
+    # Built for `steps_per_execution > 1`: `VAE.fit` keeps running several
+    # steps per execution with it (keras_vae/models/steps_per_execution.py).
     batch_hooks_per_execution = True
 
     def __init__(
@@ -80,7 +86,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         double_checkpoint=False,
         delete_checkpoint=True,
     ):
-        if backup_dir and file_utils.is_remote_path(backup_dir):
+        if backup_dir and _REMOTE_PATH.match(str(backup_dir)):
             raise ValueError(
                 "Invalid value for argument `backup_dir`: expected a local "
                 "directory (the backup is renamed into place atomically). "

@@ -1,23 +1,28 @@
 import contextlib
-import math
 import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.callbacks._projector import EMBEDDING_TENSOR_NAME
+from keras_vae.callbacks._projector import MAX_SPRITE_SIZE
+from keras_vae.callbacks._projector import sprite_columns
+from keras_vae.callbacks._projector import write_projector
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
 from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_positive_int
-from keras_vae.utils.atomic import atomic_path
+
+__all__ = [
+    "EMBEDDING_TENSOR_NAME",
+    "MAX_SPRITE_SIZE",
+    "RUN_NAME",
+    "VAETensorBoard",
+]
 
 #: The subdirectory of `log_dir` this callback writes: its TensorBoard run.
 RUN_NAME = "vae"
-#: The checkpoint key of the embedded latent means.
-EMBEDDING_TENSOR_NAME = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
-#: The largest width and height of a sprite TensorBoard's projector shows.
-MAX_SPRITE_SIZE = 8192
 _GRID_COLUMNS = 8
 
 
@@ -49,7 +54,7 @@ class VAETensorBoard(keras.callbacks.Callback):
     `projector_config.pbtxt`. The old configuration is removed first, each
     file is written to a temporary name and renamed into place, and the
     new configuration comes last: TensorBoard never reads a half-written
-    projector, nor one that mixes two runs' files.
+    projector, nor one that mixes two runs' files (see docs/tensorboard.md).
 
     Args:
         x: The data to picture and embed, usually the validation set, of
@@ -119,7 +124,7 @@ class VAETensorBoard(keras.callbacks.Callback):
         self.run_dir = os.path.join(self.log_dir, RUN_NAME)
         self.images = _is_image_shape(x.shape[1:])
         if self.images:
-            columns = _sprite_columns(self.num_embedded)
+            columns = sprite_columns(self.num_embedded)
             if columns * max(x.shape[1:3]) > MAX_SPRITE_SIZE:
                 raise ValueError(
                     "Invalid value for argument `num_embedded`: the sprite "
@@ -169,7 +174,10 @@ class VAETensorBoard(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         try:
-            self._write_projector()
+            x = self.x[: self.num_embedded]
+            write_projector(
+                self.run_dir, self.model, x, self.labels, self.images
+            )
         finally:
             self._writer.close()
 
@@ -200,62 +208,6 @@ class VAETensorBoard(keras.callbacks.Callback):
             for name, grid in grids.items()
         }
 
-    def _write_projector(self):
-        from google.protobuf import text_format
-        from tensorboard.plugins import projector
-
-        x = self.x[: self.num_embedded]
-        z_mean, _ = self.model.encode(x)
-        z_mean = z_mean.reshape(len(z_mean), -1).astype("float32")
-        # No configuration while the files change: TensorBoard sees either
-        # none or one whose files are all complete and of this run.
-        config_path = os.path.join(self.run_dir, "projector_config.pbtxt")
-        if os.path.exists(config_path):
-            os.remove(config_path)
-        config = projector.ProjectorConfig()
-        embedding = config.embeddings.add()
-        embedding.tensor_name = EMBEDDING_TENSOR_NAME
-        with atomic_path(
-            os.path.join(self.run_dir, "embedding"), overwrite=True, is_dir=True
-        ) as temp:
-            os.makedirs(temp)
-            checkpoint = tf.train.Checkpoint(embedding=tf.Variable(z_mean))
-            checkpoint.write(os.path.join(temp, "embedding.ckpt"))
-        if self.labels is not None:
-            embedding.metadata_path = "metadata.tsv"
-            labels = self.labels[: len(x)]
-            rows = [f"{label}\t{i}\n" for i, label in enumerate(labels)]
-            text = "label\tindex\n" + "".join(rows)
-            self._write_file("metadata.tsv", text.encode())
-        if self.images:
-            from keras_vae.plotting import image_grid
-            from keras_vae.plotting import to_unit_range
-
-            # A square of thumbnails, row by row, as the projector reads it.
-            columns = _sprite_columns(len(x))
-            height, width = x.shape[1:3]
-            sprite = image_grid(to_unit_range(self.model, x), columns)
-            missing_rows = columns * height - sprite.shape[0]
-            pad = [(0, missing_rows)] + [(0, 0)] * (sprite.ndim - 1)
-            sprite = np.pad(sprite, pad, constant_values=1.0)
-            self._write_file("sprite.png", _encode_png(sprite))
-            embedding.sprite.image_path = "sprite.png"
-            embedding.sprite.single_image_dim.extend([width, height])
-        # TensorBoard finds the checkpoint through this file, relative to
-        # the run, so a log directory can be moved.
-        state = 'model_checkpoint_path: "embedding/embedding.ckpt"\n'
-        self._write_file("checkpoint", state.encode())
-        self._write_file(
-            "projector_config.pbtxt",
-            text_format.MessageToString(config).encode(),
-        )
-
-    def _write_file(self, name, data):
-        path = os.path.join(self.run_dir, name)
-        with atomic_path(path, overwrite=True) as temp:
-            with open(temp, "wb") as f:
-                f.write(data)
-
 
 @contextlib.contextmanager
 def _recording(writer):
@@ -283,17 +235,6 @@ def _check_labels(labels, num_examples):
 
 def _is_image_shape(shape):
     return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (1, 3, 4))
-
-
-def _sprite_columns(num_images):
-    return math.isqrt(num_images - 1) + 1
-
-
-def _encode_png(grid):
-    pixels = np.round(np.clip(grid, 0.0, 1.0) * 255).astype("uint8")
-    if pixels.ndim == 2:
-        pixels = pixels[..., None]
-    return tf.io.encode_png(pixels).numpy()
 
 
 def _write_conceptual_graph(tag, model):

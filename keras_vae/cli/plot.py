@@ -2,7 +2,7 @@
 
 import os
 
-from keras_vae.cli.data import add_data_arguments
+from keras_vae.cli.data_arguments import add_data_arguments
 
 
 def add_parser(subparsers):

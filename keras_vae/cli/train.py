@@ -6,22 +6,18 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 
-from keras_vae.cli.data import add_data_arguments
+from keras_vae.cli.strategy import is_chief
+from keras_vae.cli.strategy import make_strategy
+from keras_vae.cli.strategy import unknown_length_quiet
+from keras_vae.cli.train_arguments import BUILDERS
+from keras_vae.cli.train_arguments import add_train_arguments
 
 #: How the metrics file names the units of the model's input.
 INPUT_UNITS = {
     "8bit": "8-bit pixel values",
     "table": "table rows in their own units (standardized in the model)",
     "unit": "values in [0, 1]",
-}
-
-#: The builder of each `--architecture`, by its name in `keras_vae`.
-BUILDERS = {
-    "mlp": "build_mlp_vae",
-    "conv": "build_conv_vae",
-    "resnet": "build_resnet_vae",
 }
 
 
@@ -34,118 +30,7 @@ def add_parser(subparsers):
             "MODEL_samples.png into the output directory."
         ),
     )
-    add_data_arguments(parser)
-    parser.add_argument(
-        "--architecture",
-        choices=tuple(BUILDERS),
-        default="mlp",
-        help="mlp: dense layers; conv: strided convolutions; resnet: "
-        "residual convolutional stages, for colour images of 32-64 pixels. "
-        "Default: mlp.",
-    )
-    parser.add_argument("--latent-dim", type=int, default=20)
-    parser.add_argument(
-        "--hidden-units",
-        type=int,
-        nargs="*",
-        default=[400],
-        help="Widths of the hidden dense layers. Default: 400.",
-    )
-    parser.add_argument(
-        "--likelihood",
-        choices=(
-            "bernoulli",
-            "gaussian",
-            "discretized_logistic_mixture",
-            "discretized_logistic",
-        ),
-        default=None,
-        help="Default: bernoulli for images (pixel intensities in [0, 1]), "
-        "gaussian for tables. The discretized logistics model 8-bit pixel "
-        "values (image folders, cifar10).",
-    )
-    parser.add_argument("--beta", type=float, default=1.0)
-    parser.add_argument(
-        "--free-bits",
-        type=float,
-        default=0.0,
-        help="KL floor per latent dimension, in nats. Default: 0 (off).",
-    )
-    parser.add_argument(
-        "--warmup-epochs",
-        type=int,
-        default=0,
-        help="Raise beta linearly from 0 over this many epochs. Default: 0.",
-    )
-    parser.add_argument(
-        "--importance-samples",
-        type=int,
-        default=1,
-        help="K of the IWAE objective; 1 trains on the ELBO. Default: 1.",
-    )
-    parser.add_argument(
-        "--binarize",
-        choices=("none", "static", "dynamic"),
-        default="none",
-        help="Binarize the training images once (static) or afresh every "
-        "epoch (dynamic); the test images are binarized once (seed 1234). "
-        "Default: none.",
-    )
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--distribute",
-        choices=("none", "mirrored", "multi-worker"),
-        default="none",
-        help="Train under a tf.distribute strategy: mirrored (every local "
-        "GPU, or the --cpu-devices), multi-worker (the cluster in "
-        "$TF_CONFIG; only the chief writes the files). --batch-size is the "
-        "global batch. Default: none.",
-    )
-    parser.add_argument(
-        "--cpu-devices",
-        type=int,
-        default=1,
-        help="Split the CPU into this many logical devices: the replicas "
-        "of --distribute mirrored on a machine without GPUs (to try it "
-        "out). Default: 1.",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default="saved_models",
-        help="Where to write the files. Default: saved_models.",
-    )
-    parser.add_argument(
-        "--name",
-        default=None,
-        help="Base name of the files. Default: '<dataset>_vae', or 'model' "
-        "with --data.",
-    )
-    parser.add_argument(
-        "--backup-dir",
-        default=None,
-        help="Back up the training state here every epoch; a run killed "
-        "and started again with the same arguments resumes where the last "
-        "backup was made (keras_vae.callbacks.BackupAndRestore). The "
-        "backup is deleted when training completes.",
-    )
-    parser.add_argument(
-        "--tensorboard",
-        metavar="DIR",
-        default=None,
-        help="Write TensorBoard logs here: the loss curves "
-        "(keras.callbacks.TensorBoard, runs train/ and validation/), and "
-        "prior samples, reconstructions, KL per latent dimension, active "
-        "units, and the test set's latent means with their labels for the "
-        "Embedding Projector (keras_vae.callbacks.VAETensorBoard, run vae/). "
-        "View with `tensorboard --logdir DIR`.",
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="Replace existing files."
-    )
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    add_train_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -251,7 +136,7 @@ def run(args):
             VAETensorBoard(pictures, args.tensorboard, labels=data.y_test)
         )
     start = time.perf_counter()
-    with _unknown_length_quiet(train_data):
+    with unknown_length_quiet(train_data):
         history = vae.fit(
             train_data,
             epochs=args.epochs,
@@ -262,7 +147,7 @@ def run(args):
             verbose=args.verbose,
         )
     seconds = time.perf_counter() - start
-    with _unknown_length_quiet(x_test):
+    with unknown_length_quiet(x_test):
         test = vae.evaluate(
             x_test,
             batch_size=None
@@ -325,63 +210,6 @@ def run(args):
     for path in paths.values():
         print(f"wrote {path}")
     return 0
-
-
-@contextlib.contextmanager
-def _unknown_length_quiet(data):
-    """Silences Keras's "Your input ran out of data" for a distributed
-    folder: Keras says it when a dataset of unknown length (as a sharded
-    folder's is on purpose; see `cli.data._sharded_folder`) ends its first
-    epoch, not only when `steps_per_epoch` asks for more than there is."""
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        if isinstance(data, tf.distribute.DistributedDataset):
-            warnings.filterwarnings(
-                "ignore", "Your input ran out of data", UserWarning
-            )
-        yield
-
-
-def make_strategy(name, cpu_devices=1):
-    """The `tf.distribute` strategy of `--distribute` (None for "none")."""
-    import tensorflow as tf
-
-    if cpu_devices > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices
-        )
-    if name == "mirrored":
-        devices = None  # Every GPU, else the CPU.
-        if cpu_devices > 1 and not tf.config.list_physical_devices("GPU"):
-            devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    if name == "multi-worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError(
-                "--distribute multi-worker reads the cluster from the "
-                "TF_CONFIG environment variable. Received: no TF_CONFIG"
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return None
-
-
-def is_chief(strategy):
-    """Whether this process writes the outputs: always, except on the
-    workers of a multi-worker cluster other than its chief (the "chief"
-    task, else worker 0)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return (
-        resolver.task_type == "worker"
-        and resolver.task_id == 0
-        and (not has_chief)
-    )
 
 
 _KINDS = {

@@ -2,13 +2,27 @@
 
 import os
 
+import keras
+
 from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
 
 
 def check_vae(vae, conditional=False):
     """Raises a `ValueError` unless `vae` is a built `keras_vae.VAE` (or,
-    with `conditional=True`, a `keras_vae.ConditionalVAE`)."""
+    with `conditional=True`, a `keras_vae.ConditionalVAE`) on the
+    TensorFlow backend."""
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "The SavedModel and TFLite exports are TensorFlow programs, so "
+            "they run on Keras's TensorFlow backend. Save the model "
+            "(`vae.save('vae.keras')`: a file from any backend loads on "
+            "any other) and export it there: `keras-vae export vae.keras "
+            "--saved-model DIR --tflite FILE` (which runs on TensorFlow "
+            "whatever KERAS_BACKEND says), or `keras_vae.export_saved_model` "
+            "in a process started with KERAS_BACKEND=tensorflow. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
     if not isinstance(vae, VAE):
         raise ValueError(
             "Invalid value for argument `vae`: expected a `keras_vae.VAE` "

@@ -1,13 +1,11 @@
 """Export of a VAE as a versioned SavedModel for TF Serving."""
 
 import os
-import shutil
 
 import numpy as np
 import tensorflow as tf
 
 from keras_vae.export import _checks
-from keras_vae.export import _files
 from keras_vae.export.scores import score_noise
 from keras_vae.export.signatures import RESIZE_MODES
 from keras_vae.export.signatures import SIGNATURES
@@ -16,6 +14,7 @@ from keras_vae.export.signatures import signature_names
 from keras_vae.export.signatures import warmup_requests
 from keras_vae.export.warmup import write_warmup_requests
 from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.atomic import atomic_path
 
 __all__ = ["SIGNATURES", "export_saved_model"]
 
@@ -33,11 +32,11 @@ def export_saved_model(
 
     `path` is the model base directory that TF Serving watches; the model
     goes into its integer subdirectory `path/<version>`. The export is
-    atomic: it is written into a hidden sibling `path/.tmp-<version>-*`
-    (a name TF Serving ignores) and renamed into place only when complete,
-    so an error never leaves a partial version behind. A process killed
-    meanwhile leaves the hidden directory; the next export into `path`
-    removes it.
+    atomic (`keras_vae.utils.atomic.atomic_path`): it is written into a
+    hidden folder `path/.<version>.tmp-*` (a name TF Serving ignores) and
+    renamed into place only when complete, so an error never leaves a
+    partial version behind. A process killed meanwhile leaves the hidden
+    folder; the next export into `path` removes it.
 
     The SavedModel runs with TensorFlow alone (no Keras, no keras-vae). Its
     signatures take named inputs with a dynamic batch axis and return dicts
@@ -147,30 +146,18 @@ def export_saved_model(
             f"`version=None` for the next version. Received: version={version}"
         )
 
-    created_dirs = _files.make_dirs(base_dir)
-    _files.remove_stale(base_dir, ".tmp-")
-    tmp_dir = None
-    try:
-        # Not `tempfile.mkdtemp`: its mode 0o700 would survive the rename
-        # and hide the version from a server that runs as another user.
-        tmp_dir = _files.hidden_name(base_dir, f".tmp-{version}-")
-        os.mkdir(tmp_dir)
-        epsilon = None
-        if "score" in signature_names(vae):
-            epsilon = score_noise(vae.latent_shape, score_samples, score_seed)
-        module, signatures = serving_module(vae, resize, epsilon)
-        tf.saved_model.save(module, tmp_dir, signatures=signatures)
+    epsilon = None
+    if "score" in signature_names(vae):
+        epsilon = score_noise(vae.latent_shape, score_samples, score_seed)
+    module, signatures = serving_module(vae, resize, epsilon)
+    with atomic_path(version_dir, overwrite=overwrite) as temp:
+        os.mkdir(temp)
+        tf.saved_model.save(module, temp, signatures=signatures)
         write_warmup_requests(
-            tmp_dir,
+            temp,
             warmup_requests(vae),
             model_name=os.path.basename(base_dir),
         )
-        _move_into_place(tmp_dir, version_dir, overwrite)
-    except BaseException:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        _files.remove_empty_dirs(created_dirs)
-        raise
     return version_dir
 
 
@@ -183,28 +170,3 @@ def _next_version(base_dir):
         if name.isascii() and name.isdigit()
     ]
     return max(versions, default=0) + 1
-
-
-def _move_into_place(tmp_dir, version_dir, overwrite):
-    if not os.path.exists(version_dir):
-        # Should another export create `version_dir` meanwhile, the rename
-        # fails: POSIX `rename` never replaces a non-empty directory.
-        os.rename(tmp_dir, version_dir)
-        return
-    if not overwrite:
-        raise ValueError(
-            f"Version directory {version_dir!r} appeared during the export. "
-            f"Received: overwrite={overwrite}"
-        )
-    # Move the old version aside (to a name TF Serving ignores), put the new
-    # one in its place, then delete the old one; restore it on failure.
-    old_dir = _files.hidden_name(
-        os.path.dirname(version_dir), f".old-{os.path.basename(version_dir)}-"
-    )
-    os.rename(version_dir, old_dir)
-    try:
-        os.rename(tmp_dir, version_dir)
-    except BaseException:
-        os.rename(old_dir, version_dir)
-        raise
-    shutil.rmtree(old_dir, ignore_errors=True)

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae.export import _checks
-from keras_vae.export import _files
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
+from keras_vae.utils.atomic import atomic_path
 
 #: The accepted values of `quantization`.
 QUANTIZATIONS = (None, "float16", "dynamic_range", "int8")
@@ -38,10 +38,11 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
     TFLite's builtin kernels have no float16 matrix product (not for a
     `HierarchicalVAE`: export a float32 copy of it).
 
-    The file is written atomically: to a hidden file in the same directory,
-    which must load and run in the LiteRT interpreter before it is renamed
-    onto `path`. A process killed meanwhile leaves the hidden file; the
-    next export to `path` removes it.
+    The file is written atomically (`keras_vae.utils.atomic.atomic_path`):
+    into a hidden folder beside `path`, where it must load and run in the
+    LiteRT interpreter before it is renamed onto `path`. A process killed
+    meanwhile leaves the hidden folder; the next export into that directory
+    removes it.
 
     Args:
         vae: A built `keras_vae.VAE`.
@@ -85,21 +86,10 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
         )
 
     content = _convert(vae, quantization)
-    directory = os.path.dirname(path)
-    created_dirs = _files.make_dirs(directory)
-    prefix = f".{os.path.basename(path)}.tmp-"
-    _files.remove_stale(directory, prefix)
-    tmp_path = _files.hidden_name(directory, prefix)
-    try:
-        with open(tmp_path, "xb") as f:
+    with atomic_path(path, overwrite=overwrite) as temp:
+        with open(temp, "xb") as f:
             f.write(content)
-        _check_runs(tmp_path, vae.latent_shape)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        _files.remove_empty_dirs(created_dirs)
-        raise
+        _check_runs(temp, vae.latent_shape)
     return path
 
 

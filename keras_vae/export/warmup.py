@@ -5,6 +5,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.utils.atomic import atomic_path
+
 #: Where TF Serving looks for warm-up requests inside a version directory.
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -17,7 +19,8 @@ def write_warmup_requests(export_dir, requests, model_name):
     version, before it serves traffic, so the first real request does not
     pay for lazy initialization. The file is a TFRecord of
     `tensorflow_serving.apis.prediction_log_pb2.PredictionLog` messages, one
-    `PredictRequest` each.
+    `PredictRequest` each, replaced atomically
+    (`keras_vae.utils.atomic.atomic_path`).
 
     Args:
         export_dir: A SavedModel version directory, e.g.
@@ -40,10 +43,6 @@ def write_warmup_requests(export_dir, requests, model_name):
     )
     ```
     """
-    from tensorflow_serving.apis import model_pb2
-    from tensorflow_serving.apis import predict_pb2
-    from tensorflow_serving.apis import prediction_log_pb2
-
     if not requests:
         raise ValueError(
             "Invalid value for argument `requests`: expected a non-empty "
@@ -51,7 +50,16 @@ def write_warmup_requests(export_dir, requests, model_name):
             f"Received: requests={requests!r}"
         )
     path = os.path.join(export_dir, WARMUP_FILE)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_path(path, overwrite=True) as temp:
+        _write_requests(temp, requests, model_name)
+    return path
+
+
+def _write_requests(path, requests, model_name):
+    from tensorflow_serving.apis import model_pb2
+    from tensorflow_serving.apis import predict_pb2
+    from tensorflow_serving.apis import prediction_log_pb2
+
     with tf.io.TFRecordWriter(path) as writer:
         for signature_name, inputs in requests:
             request = predict_pb2.PredictRequest(
@@ -67,4 +75,3 @@ def write_warmup_requests(export_dir, requests, model_name):
                 predict_log=prediction_log_pb2.PredictLog(request=request)
             )
             writer.write(log.SerializeToString())
-    return path

@@ -1,21 +1,14 @@
 """keras-vae: variational autoencoders that train with `model.fit(x)`."""
 
+from keras_vae.cli import export_backend as _export_backend
 from keras_vae.cli import quiet as _quiet
 
 # Only when this process is the `keras-vae` program, and before Keras
-# imports TensorFlow: its start-up lines off (keras_vae/cli/quiet.py).
+# imports TensorFlow: its start-up lines off (keras_vae/cli/quiet.py), and
+# `keras-vae export` on TensorFlow (keras_vae/cli/export_backend.py).
 if _quiet.started_as_program():
     _quiet.silence_tensorflow_startup()
-
-import keras  # noqa: E402
-
-if keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "keras-vae needs the TensorFlow backend of Keras (its training step, "
-        "SavedModel and TFLite exports are TensorFlow's). Set "
-        "KERAS_BACKEND=tensorflow. Received: "
-        f"backend={keras.backend.backend()!r}"
-    )
+    _export_backend.use_tensorflow_to_export()
 
 from keras_vae import callbacks  # noqa: E402
 from keras_vae import datasets  # noqa: E402

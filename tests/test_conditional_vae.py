@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 
 import keras_vae
 from keras_vae import ConditionalVAE
@@ -249,7 +250,7 @@ def test_importance_weighted_conditional_vae():
     history = cvae.fit(x[:256], y[:256], batch_size=64, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     elbo_cvae = ConditionalVAE(cvae.encoder, cvae.decoder, seed=0)
-    inputs = (tf.constant(x), tf.one_hot(y, NUM_CLASSES))
+    inputs = (ops.convert_to_tensor(x), ops.one_hot(y, NUM_CLASSES))
     loss_k = float(cvae.compute_losses(inputs)[0])
     loss_1 = float(elbo_cvae.compute_losses(inputs)[0])
     assert loss_k < loss_1

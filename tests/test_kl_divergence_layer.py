@@ -93,6 +93,7 @@ def test_beta_is_a_non_trainable_variable():
     assert float(layer.beta_variable.numpy()) == 0.25
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_assigning_beta_changes_the_loss_without_retracing():
     layer = KLDivergenceLayer(beta=1.0)
     mean = tf.constant([[1.0, -2.0], [0.5, 0.0]])

@@ -192,13 +192,13 @@ class ChunkRecorder:
         original = log_likelihood_module._log_weights_fn
 
         def wrapped_fn(vae):
-            compiled = original(vae)
+            compiled, generator = original(vae)
 
-            def estimate(batch, k, seed):
+            def estimate(batch, k):
                 self.chunks.append((int(batch.shape[0]), int(k)))
-                return compiled(batch, k, seed)
+                return compiled(batch, k)
 
-            return estimate
+            return estimate, generator
 
         monkeypatch.setattr(
             log_likelihood_module,

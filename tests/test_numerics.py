@@ -90,6 +90,7 @@ def test_kl_is_the_exact_closed_form_inside_the_range(log_var, mean):
     ),
     hnp.arrays("float32", (5,), elements=st.floats(-1e4, 1e4, width=32)),
 )
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_kl_and_its_gradients_are_finite_for_any_finite_log_var(log_var, mean):
     log_var_t, mean_t = tf.constant(log_var[None]), tf.constant(mean[None])
     with tf.GradientTape() as tape:
@@ -122,6 +123,7 @@ def test_the_clip_is_exact_far_outside_the_range(value):
     assert clipped[0] == np.clip(value, LOG_VARIANCE_MIN, LOG_VARIANCE_MAX)
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 @pytest.mark.parametrize("z_mean, z_log_var", EXTREMES)
 def test_sampling_is_finite_at_extremes(z_mean, z_log_var):
     mean = tf.fill((1000, 2), z_mean)
@@ -144,6 +146,7 @@ def test_sampling_is_finite_at_extremes(z_mean, z_log_var):
 # --- The likelihoods --------------------------------------------------------
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 @pytest.mark.parametrize("logit", [1e4, -1e4, 1e30, -1e30, 3e38, -3e38])
 @pytest.mark.parametrize("x", [0.0, 0.5, 1.0])
 def test_bernoulli_is_exact_and_finite_for_extreme_logits(logit, x):
@@ -163,6 +166,7 @@ def test_bernoulli_is_exact_and_finite_for_extreme_logits(logit, x):
     )
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 @pytest.mark.parametrize("log_scale", [-100.0, -20.0, 15.0, 100.0])
 def test_gaussian_learned_scale_is_clipped_and_finite(log_scale):
     likelihood = Gaussian()
@@ -266,6 +270,7 @@ def test_vae_trains_finite_from_extremes(likelihood, z_log_var, vectors):
     )
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 @pytest.mark.parametrize("z_log_var", [100.0, -100.0])
 def test_importance_weighted_bound_is_finite_at_extremes(z_log_var):
     vae = keras_vae.build_mlp_vae(

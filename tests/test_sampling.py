@@ -37,6 +37,7 @@ def test_moments_match_the_gaussian():
     assert np.all(np.abs(z.var(axis=0, ddof=1) - var) < 5 * var_se)
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_gradients_are_the_reparameterization():
     mean = tf.Variable([[0.3, -1.2], [2.0, 0.0]])
     log_var = tf.Variable([[0.5, -2.0], [1.0, 0.0]])
@@ -70,6 +71,7 @@ def test_same_seed_same_draws_different_seed_different_draws():
     np.testing.assert_array_equal(second_a, ops.convert_to_numpy(b(inputs)))
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_compiled_function_draws_fresh_noise_each_call():
     layer = Sampling(seed=5)
     inputs = [tf.zeros((3, 2)), tf.zeros((3, 2))]

@@ -23,9 +23,10 @@ class TraceCountingVAE(VAE):
 
     traces = 0
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        # `(data)`, or `(state, data)` on JAX.
         self.traces += 1
-        return super().train_step(data)
+        return super().train_step(*args)
 
 
 class BetaRecorder(keras.callbacks.Callback):
@@ -73,6 +74,7 @@ def fit_with_betas(vectors, warmup, epochs, batch_size):
 # --- KL warm-up -------------------------------------------------------------
 
 
+@pytest.mark.tensorflow_only  # Counts tf.function traces.
 def test_kl_warmup_steps_schedule_without_retracing(vectors):
     # 64 examples in batches of 8: 8 full steps per epoch, 16 in all.
     vae, betas = fit_with_betas(
@@ -191,6 +193,7 @@ def test_free_bits_loss_matches_numpy():
     )
 
 
+@pytest.mark.tensorflow_only  # differentiates or compiles with TensorFlow
 def test_free_bits_gradient_vanishes_under_the_floor():
     mean, log_var = (tf.constant(a) for a in mixed_inputs())
     layer = KLDivergenceLayer(beta=0.7, free_bits=0.5)

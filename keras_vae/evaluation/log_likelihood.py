@@ -3,8 +3,9 @@ import weakref
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from keras_vae import backend
 from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.utils.argument_checks import check_positive_int
 
@@ -28,9 +29,9 @@ def log_likelihood(
     `log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)` with
     `z_k ~ q(z|x)`, computed in float64 with log-sum-exp (Burda et al.'s
     IWAE bound: a lower bound in expectation that tightens as `K` grows;
-    with `K = 1` its mean is the ELBO). `p(z)` and `q(z|x)` are
-    `tensorflow_probability` distributions (see
-    `VAE.log_importance_weights`). Work is split into chunks of at
+    with `K = 1` its mean is the ELBO; see `VAE.log_importance_weights`).
+    On JAX the densities are in float32 unless `jax_enable_x64` is on.
+    Work is split into chunks of at
     most `max_elements` decoded values, so memory stays bounded for any `K`.
 
     Args:
@@ -88,28 +89,30 @@ def log_likelihood(
     samples_per_chunk = max(
         1, min(num_samples, max_elements // (data_size * batch_size))
     )
-    seeds = (
-        tf.random.Generator.from_seed(seed)
-        if seed is not None
-        else (tf.random.Generator.from_non_deterministic_state())
-    )
     if vae not in _COMPILED:
         _COMPILED[vae] = _log_weights_fn(vae)
-    estimate = _COMPILED[vae]
+    estimate, generator = _COMPILED[vae]
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    generator.state.assign(
+        ops.convert_to_tensor([seed, 0], dtype=generator.state.dtype)
+    )
     progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
     results = []
     for start in range(0, len(x), batch_size):
         batch = vae._pack(
-            [tf.constant(a[start : start + batch_size]) for a in arrays]
+            [
+                ops.convert_to_tensor(a[start : start + batch_size])
+                for a in arrays
+            ]
         )
         chunks = []
         for first in range(0, num_samples, samples_per_chunk):
             k = min(samples_per_chunk, num_samples - first)
-            seed_pair = tf.cast(seeds.make_seeds(1)[:, 0], tf.int32)
-            chunks.append(estimate(batch, tf.constant(k), seed_pair))
-        log_w = tf.concat(chunks, axis=0)  # (K, batch)
-        log_px = tf.reduce_logsumexp(log_w, axis=0) - math.log(num_samples)
-        results.append(log_px.numpy())
+            chunks.append(ops.convert_to_numpy(estimate(batch, k)))
+        log_w = np.concatenate(chunks, axis=0).astype("float64")  # (K, batch)
+        log_px = _logsumexp(log_w) - math.log(num_samples)
+        results.append(log_px)
         progress.update(start + len(log_px))
     return np.concatenate(results)
 
@@ -134,22 +137,30 @@ def _labels(vae, labels, num_examples):
 
 
 def _log_weights_fn(vae):
-    """A compiled `(inputs, K, seed) -> log w` of shape `(K, batch)`,
-    float64; `inputs` are the model's: `x`, or `(x, y_one_hot)`."""
+    """A compiled `(inputs, K) -> log w` of shape `(K, batch)`, float64,
+    and the `SeedGenerator` of its noise; `inputs` are the model's: `x`,
+    or `(x, y_one_hot)`."""
     vae_ref = weakref.ref(vae)
+    generator = keras.random.SeedGenerator(0)
 
-    @tf.function(reduce_retracing=True)
-    def log_weights(inputs, num_samples, seed):
+    def log_weights(inputs, num_samples):
         vae = vae_ref()
-        batch = tf.shape(vae._data(inputs))[0]
-        shape = tf.concat([[num_samples, batch], vae.latent_shape], 0)
-        epsilon = tf.random.stateless_normal(shape, seed, dtype=tf.float64)
+        batch = ops.shape(vae._data(inputs))[0]
+        shape = (num_samples, batch) + tuple(vae.latent_shape)
+        epsilon = keras.random.normal(shape, dtype="float64", seed=generator)
         # 8-bit values under a density: one draw of `x + u` per example and
         # chunk (see `VAE._dequantized`), still a bound on `log P(x)`.
-        noise = tf.random.stateless_uniform(
-            tf.shape(vae._data(inputs)), seed + 1
+        noise = keras.random.uniform(
+            ops.shape(vae._data(inputs)), seed=generator
         )
         inputs = vae._dequantized(inputs, noise)
         return vae.log_importance_weights(inputs, epsilon, dtype="float64")
 
-    return log_weights
+    return backend.inference_function(log_weights), generator
+
+
+def _logsumexp(log_w):
+    """`log sum exp` over the first axis, in float64."""
+    top = log_w.max(axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return top + np.log(np.exp(log_w - top).sum(axis=0))

@@ -1,7 +1,7 @@
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_vae import backend
 from keras_vae.utils.log_variance import clip_log_variance
 
 
@@ -15,7 +15,7 @@ class Sampling(keras.layers.Layer):
     compiled (`jit_compile=True`) `fit` draws fresh noise, and a layer built
     with the same `seed` draws the same sequence. Under a `tf.distribute`
     strategy each replica folds its replica id into the seed, so replicas
-    draw different noise (see `replica_normal`).
+    draw different noise (see `keras_vae.backend.replica_normal`).
 
     `z_log_var` is clipped to `[-30, 20]` first, with a straight-through
     gradient (see `keras_vae.utils.log_variance`), so an extreme encoder
@@ -58,7 +58,7 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        epsilon = replica_normal(
+        epsilon = backend.replica_normal(
             ops.shape(z_mean), z_mean.dtype, self.seed_generator
         )
         z_log_var = clip_log_variance(z_log_var)
@@ -69,26 +69,6 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
-
-
-def replica_normal(shape, dtype, seed_generator):
-    """`keras.random.normal(shape, dtype=dtype, seed=seed_generator)`, but
-    different on every replica of a `tf.distribute` strategy.
-
-    Replicas hold mirrored copies of the generator's state, so the plain
-    draw would give every replica the same noise. With more than one
-    replica in sync, the replica id (global across workers) is folded into
-    the drawn seed; on one device the draw is exactly the plain one.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return keras.random.normal(shape, dtype=dtype, seed=seed_generator)
-    dtype = dtype or keras.config.floatx()
-    seed = tf.cast(seed_generator.next() % (2**31 - 1), "int32")
-    seed = tf.random.experimental.stateless_fold_in(
-        seed, context.replica_id_in_sync_group
-    )
-    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
 
 def check_pair_shapes(input_shape, layer_name):

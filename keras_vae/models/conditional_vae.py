@@ -1,11 +1,10 @@
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from keras_vae.models.keras_contract import check_sample_weight_absent
+from keras_vae.models.submodels import check_submodels
 from keras_vae.models.vae import VAE
-from keras_vae.models.vae import _check_sample_weight_absent
-from keras_vae.models.vae import _check_submodels
 from keras_vae.utils import data_checks
 
 
@@ -50,7 +49,7 @@ class ConditionalVAE(VAE):
         return int(self.encoder.inputs[1].shape[-1])
 
     def _check_submodels(self, encoder, decoder):
-        _check_submodels(encoder, decoder, num_inputs=2)
+        check_submodels(encoder, decoder, num_inputs=2)
         classes = (encoder.inputs[1].shape[-1], decoder.inputs[1].shape[-1])
         if classes[0] != classes[1]:
             raise ValueError(
@@ -84,10 +83,12 @@ class ConditionalVAE(VAE):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
             data_checks.check_class_labels(None, self.num_classes, 0, "y")
-        _check_sample_weight_absent(sample_weight)
-        if y.dtype.is_integer or len(y.shape) == 1:
-            y = tf.one_hot(tf.cast(y, tf.int32), self.num_classes)
-        return x, tf.cast(y, "float32")
+        check_sample_weight_absent(sample_weight)
+        if "int" in keras.backend.standardize_dtype(y.dtype) or (
+            len(y.shape) == 1
+        ):
+            y = ops.one_hot(ops.cast(y, "int32"), self.num_classes)
+        return x, ops.cast(y, "float32")
 
     def _check_inputs(self, x, y, validation_data=None):
         pairs = [(x, y, "x", "y")]
@@ -95,15 +96,13 @@ class ConditionalVAE(VAE):
             val_x, val_y, val_weight = keras.utils.unpack_x_y_sample_weight(
                 validation_data
             )
-            _check_sample_weight_absent(val_weight)
+            check_sample_weight_absent(val_weight)
             pairs.append((val_x, val_y, "validation_data", "validation labels"))
         for data, labels, name, labels_name in pairs:
             data_checks.check_data(
                 data, self.data_shape, self._data_checks, name, True
             )
-            if isinstance(data, tf.data.Dataset):
-                continue  # Its labels are checked in the step.
-            if isinstance(data, (np.ndarray, tf.Tensor, list)):
+            if isinstance(data, (np.ndarray, list)) or ops.is_tensor(data):
                 data_checks.check_class_labels(
                     labels, self.num_classes, len(data), labels_name
                 )

@@ -2,37 +2,26 @@ import copy
 import math
 
 import keras
-import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from keras_vae.layers.group_kl_divergence_layer import GroupKLDivergenceLayer
-from keras_vae.layers.sampling import replica_normal
-from keras_vae.models.update_guard import ConsecutiveSkipsCheck
+from keras_vae.models.hierarchical_inference import HierarchicalInferenceMixin
+from keras_vae.models.hierarchical_losses import HierarchicalLossesMixin
+from keras_vae.models.hierarchical_steps import HierarchicalStepsMixin
+from keras_vae.models.hierarchy_checks import check_hierarchy
+from keras_vae.models.hierarchy_checks import is_sequence
+from keras_vae.models.hierarchy_checks import per_group
 from keras_vae.models.update_guard import UpdateGuard
 from keras_vae.models.vae import VAE
-from keras_vae.models.vae import _replica_share
-from keras_vae.models.vae import _sum_losses
 from keras_vae.utils.argument_checks import check_non_negative_float
-from keras_vae.utils.argument_checks import fit_arguments
-from keras_vae.utils.log_variance import clip_log_variance
-from keras_vae.utils.soft_clamp import soft_clamp
-
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-def normal_log_prob(z, mean, log_var):
-    """`log N(z; mean, exp(log_var))` of diagonal Gaussians, summed over
-    every axis but the first, in the dtype of `z`. `log_var` is clipped to
-    `[-30, 20]`, as where `z` was drawn."""
-    log_var = clip_log_variance(log_var)
-    squared = ops.square(z - mean) / ops.exp(log_var)
-    log_p = -0.5 * (_LOG_2PI + log_var + squared)
-    return ops.sum(log_p, axis=tuple(range(1, len(log_p.shape))))
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class HierarchicalVAE(VAE):
+class HierarchicalVAE(
+    HierarchicalStepsMixin,
+    HierarchicalLossesMixin,
+    HierarchicalInferenceMixin,
+    VAE,
+):
     """A VAE with a top-down hierarchy of latent groups (LVAE, NVAE, VDVAE).
 
     The latent `z` is a sequence of groups `z_0, ..., z_{L-1}`, from the
@@ -61,7 +50,8 @@ class HierarchicalVAE(VAE):
 
     Training minimizes the negative ELBO, `reconstruction_loss` (as in
     `keras_vae.VAE`, any likelihood) plus `kl_loss`, the sum of the losses
-    the layers added: one `GroupKLDivergenceLayer` per group adds
+    the KL layers added (plus any other loss, as in `keras_vae.VAE`): one
+    `GroupKLDivergenceLayer` per group adds
     `beta_i * KL(q(z_i | x, z_<i) || p(z_i | z_<i))` (the closed form, at
     one draw of the groups above), floored at `free_bits_i` nats. `fit`
     and `evaluate` also log each group's KL in nats as `kl_group_i`
@@ -175,16 +165,16 @@ class HierarchicalVAE(VAE):
         self.posteriors = list(posteriors)
         self.priors = list(priors)
         self.merges = list(merges)
-        self._check_hierarchy()
+        check_hierarchy(self)
         num_groups = len(self.posteriors)
-        betas = _per_group(beta, num_groups, "beta")
-        per_group_free_bits = _per_group(free_bits, num_groups, "free_bits")
+        betas = per_group(beta, num_groups, "beta")
+        per_group_free_bits = per_group(free_bits, num_groups, "free_bits")
         # As given (one float, or one per group), as plain floats for the
         # config: a NumPy array would not load back.
-        self._beta_argument = betas if _is_sequence(beta) else betas[0]
+        self._beta_argument = betas if is_sequence(beta) else betas[0]
         self._free_bits_argument = (
             per_group_free_bits
-            if _is_sequence(free_bits)
+            if is_sequence(free_bits)
             else per_group_free_bits[0]
         )
         free_bits = per_group_free_bits
@@ -234,53 +224,6 @@ class HierarchicalVAE(VAE):
                     f"(e.g. a functional model). Received: {name}={model!r}"
                 )
 
-    def _check_hierarchy(self):
-        num_groups = len(self.posteriors)
-        if num_groups < 1:
-            raise ValueError(
-                "Invalid value for argument `posteriors`: expected one model "
-                "per latent group, at least one. Received: posteriors=[]"
-            )
-        features = self.encoder.outputs
-        lengths = {
-            "encoder outputs": (len(features), num_groups),
-            "priors": (len(self.priors), num_groups - 1),
-            "merges": (len(self.merges), num_groups),
-        }
-        for name, (length, expected) in lengths.items():
-            if length != expected:
-                raise ValueError(
-                    f"A hierarchy of {num_groups} groups needs {expected} "
-                    f"{name}. Received: {length}"
-                )
-        for i, model in enumerate(self.posteriors):
-            _check_network(model, f"posteriors[{i}]", 1 if i == 0 else 2, 2)
-            if tuple(model.outputs[0].shape) != tuple(model.outputs[1].shape):
-                raise ValueError(
-                    f"`posteriors[{i}]` must output a mean and a log-variance "
-                    f"of one shape. Received: {model.output_shape}"
-                )
-        for i, model in enumerate(self.priors):
-            _check_network(model, f"priors[{i}]", 1, 2)
-            expected = [tuple(self.posteriors[i + 1].output_shape[0])] * 2
-            if [tuple(s) for s in model.output_shape] != expected:
-                raise ValueError(
-                    f"`priors[{i}]` must output the shapes of group {i + 1}'s "
-                    f"posterior, {expected}. Received: {model.output_shape}"
-                )
-        for i, model in enumerate(self.merges):
-            _check_network(model, f"merges[{i}]", 1 if i == 0 else 2, 1)
-        data_shape = self.data_shape
-        expected = data_shape[:-1] + (
-            self.likelihood.output_channels(data_shape[-1]),
-        )
-        if tuple(self.decoder.output_shape[1:]) != expected:
-            raise ValueError(
-                "`decoder` must output the likelihood's parameters, of shape "
-                f"{expected} for data of shape {data_shape}. Received: "
-                f"decoder.output_shape={self.decoder.output_shape}"
-            )
-
     @property
     def num_groups(self):
         """The number of latent groups."""
@@ -320,354 +263,6 @@ class HierarchicalVAE(VAE):
             if m is not self.gradient_norm_tracker
         ]
 
-    # === The top-down pass ===
-
-    def _log_variance(self, log_var):
-        return soft_clamp(ops.cast(log_var, "float32"), self.log_variance_bound)
-
-    def _features(self, inputs, training):
-        features = self.encoder(self._encoder_inputs(inputs), training=training)
-        if not isinstance(features, (list, tuple)):
-            features = [features]
-        return list(features)
-
-    def _top_down(self, features, choose, training, with_prior=True):
-        """Runs the groups from the top down and returns the top-down state
-        after the last one.
-
-        For each group `i`, `choose(i, q, p)` returns `z_i`, where `q` is
-        `(q_mean, q_log_var)` of the posterior (`None` without `features`)
-        and `p` is `(p_mean, p_log_var)` of the prior (`None` for the top
-        group's `N(0, I)`, and without `with_prior`). Log-variances come
-        soft-clamped where `log_variance_bound` is set.
-        """
-        h = None
-        for i in range(self.num_groups):
-            q = p = None
-            if features is not None:
-                net_inputs = features[0] if i == 0 else [h, features[i]]
-                q_mean, q_log_var = self.posteriors[i](
-                    net_inputs, training=training
-                )
-                q = (ops.cast(q_mean, "float32"), self._log_variance(q_log_var))
-            if i > 0 and with_prior:
-                p_mean, p_log_var = self.priors[i - 1](h, training=training)
-                p = (ops.cast(p_mean, "float32"), self._log_variance(p_log_var))
-            z = choose(i, q, p)
-            h = self.merges[i](z if i == 0 else [h, z], training=training)
-        return h
-
-    def _split_groups(self, z):
-        """The flat `z` of shape `(n, D)` as a list of groups."""
-        groups, start = [], 0
-        for shape in self.group_shapes:
-            size = math.prod(shape)
-            group = z[:, start : start + size]
-            groups.append(ops.reshape(group, (-1,) + shape))
-            start += size
-        return groups
-
-    @staticmethod
-    def _flatten_groups(groups):
-        return ops.concatenate(
-            [ops.reshape(g, (ops.shape(g)[0], -1)) for g in groups], axis=-1
-        )
-
-    # === Losses ===
-
-    def _posterior_draw(self, kls):
-        """A `choose` that draws `z_i ~ q` and adds each group's KL."""
-
-        def choose(i, q, p):
-            q_mean, q_log_var = q
-            if p is None:
-                p = (ops.zeros_like(q_mean), ops.zeros_like(q_log_var))
-            kls.append(self.group_kl_layers[i]([q_mean, q_log_var, *p]))
-            epsilon = replica_normal(
-                ops.shape(q_mean), "float32", self.seed_generator
-            )
-            scale = ops.exp(0.5 * clip_log_variance(q_log_var))
-            return q_mean + scale * epsilon
-
-        return choose
-
-    def compute_losses(self, inputs, training=False):
-        """Returns `(loss, reconstruction_loss, kl_loss)` of one batch: batch
-        means in nats (see the class docstring)."""
-        return self._loss_terms(inputs, training)[:3]
-
-    def _loss_terms(self, inputs, training):
-        """`compute_losses` and the KL of each group, batch means."""
-        # 8-bit pixels under a density get `x + u` (see `VAE._dequantized`).
-        inputs = self._dequantized(inputs)
-        if self.num_importance_samples > 1:
-            return self._importance_weighted_losses(inputs, training)
-        kls = []
-        features = self._features(inputs, training)
-        h = self._top_down(features, self._posterior_draw(kls), training)
-        params = self.decoder(h, training=training)
-        nll = self._negative_log_likelihood(self._data(inputs), params)
-        reconstruction_loss = ops.mean(nll)
-        kl_loss = _sum_losses(self.losses)
-        group_kls = [ops.mean(kl) for kl in kls]
-        return (
-            reconstruction_loss + kl_loss,
-            reconstruction_loss,
-            kl_loss,
-            group_kls,
-        )
-
-    def _importance_weighted_losses(self, inputs, training):
-        k = self.num_importance_samples
-        batch = ops.shape(self._data(inputs))[0]
-        epsilon = replica_normal(
-            (k, batch) + self.latent_shape, None, self.seed_generator
-        )
-        log_w, log_px_z, group_kls = self._log_weights(
-            inputs, epsilon, training, "float32", with_kl=True
-        )
-        bound = ops.logsumexp(log_w, axis=0) - math.log(k)
-        # As in `VAE`: the KL layers' losses are reported, not optimized.
-        kl_ids = {id(t) for layer in self.kl_layers for t in layer.losses}
-        kl_loss = _sum_losses([t for t in self.losses if id(t) in kl_ids])
-        other = _sum_losses([t for t in self.losses if id(t) not in kl_ids])
-        loss = -ops.mean(bound) + other
-        return loss, -ops.mean(log_px_z), kl_loss, group_kls
-
-    def log_importance_weights(
-        self,
-        inputs,
-        epsilon,
-        training=False,
-        dtype="float32",
-        return_log_likelihood=False,
-    ):
-        """Returns `log p(x|z_k) + sum_i log p(z_i,k|z_<i,k) - sum_i log
-        q(z_i,k|x, z_<i,k)`, shape `(K, batch)`.
-
-        `epsilon` has shape `(K, batch) + latent_shape`: the noise of every
-        group, flattened and concatenated, top first. Each draw runs the
-        top-down pass, `z_i = q_mean_i + sigma_i * epsilon_i` with the
-        posterior and prior of group `i` computed from the draws above.
-        The log-densities are computed in `dtype`. With
-        `return_log_likelihood=True` it also returns `log p(x|z_k)`.
-        """
-        log_w, log_px_z, _ = self._log_weights(
-            inputs, epsilon, training, dtype, with_kl=False
-        )
-        if return_log_likelihood:
-            return log_w, log_px_z
-        return log_w
-
-    def _log_weights(self, inputs, epsilon, training, dtype, with_kl):
-        x = self._data(inputs)
-        k = ops.shape(epsilon)[0]
-        # The encoder runs once per example; its features, the data and
-        # the noise are laid out draw-major: row `k * batch + b`.
-        features = [
-            ops.tile(f, (k,) + (1,) * (len(f.shape) - 1))
-            for f in self._features(inputs, training)
-        ]
-        epsilon = ops.cast(epsilon, dtype)
-        epsilon = ops.reshape(epsilon, (-1,) + self.latent_shape)
-        noise = self._split_groups(epsilon)
-        log_ratio = []
-        kls = []
-
-        def choose(i, q, p):
-            q_mean, q_log_var = q
-            if p is None:
-                p = (ops.zeros_like(q_mean), ops.zeros_like(q_log_var))
-            if with_kl:
-                kls.append(self.group_kl_layers[i]([q_mean, q_log_var, *p]))
-            q_mean, q_log_var = (ops.cast(t, dtype) for t in q)
-            p_mean, p_log_var = (ops.cast(t, dtype) for t in p)
-            scale = ops.exp(0.5 * clip_log_variance(q_log_var))
-            z = q_mean + scale * noise[i]
-            log_ratio.append(
-                normal_log_prob(z, p_mean, p_log_var)
-                - normal_log_prob(z, q_mean, q_log_var)
-            )
-            return ops.cast(z, "float32")
-
-        h = self._top_down(features, choose, training)
-        params = self.decoder(h, training=training)
-        tiled_x = ops.tile(x, (k,) + (1,) * len(self.data_shape))
-        log_px_z = -self._negative_log_likelihood(tiled_x, params)
-        log_px_z = ops.reshape(ops.cast(log_px_z, dtype), (k, -1))
-        log_ratio = ops.sum(ops.stack(log_ratio), axis=0)
-        log_w = log_px_z + ops.reshape(log_ratio, (k, -1))
-        group_kls = [ops.mean(kl) for kl in kls]
-        return log_w, log_px_z, group_kls
-
-    # === Training ===
-
-    def train_step(self, data):
-        inputs = self._unpack(data)
-        guard = self.update_guard
-        if guard.active and self._has_strategy():
-            raise ValueError(
-                "`clip_gradient_norm` and `skip_gradient_norm` work on one "
-                "device only: under a `tf.distribute` strategy each replica "
-                "would see its own gradient norm. Use the optimizer's "
-                "`global_clipnorm` there."
-            )
-        self._apply_kl_warmup()
-        with tf.GradientTape() as tape:
-            loss, reconstruction_loss, kl_loss, group_kls = self._loss_terms(
-                inputs, training=True
-            )
-            # As in `VAE.train_step`: each replica's share of the batch.
-            share = _replica_share(self._data(inputs))
-            scaled_loss = self.optimizer.scale_loss(loss * share)
-        variables = self.trainable_weights
-        gradients = tape.gradient(scaled_loss, variables)
-        norm = guard.apply_gradients(self.optimizer, gradients, variables)
-        self._update_compiled_metrics(inputs)
-        logs = self._update_all_metrics(
-            inputs, loss, reconstruction_loss, kl_loss, group_kls
-        )
-        if norm is not None:
-            # A skipped non-finite norm stays out of the mean (the loss
-            # shows it), so the log stays finite.
-            finite = ops.isfinite(norm)
-            self.gradient_norm_tracker.update_state(
-                ops.where(finite, norm, 0.0),
-                sample_weight=ops.cast(finite, "float32"),
-            )
-            logs["gradient_norm"] = self.gradient_norm_tracker.result()
-        if guard.skip_gradient_norm is not None:
-            logs["skipped_updates"] = ops.convert_to_tensor(
-                guard.skipped_updates
-            )
-        return logs
-
-    def test_step(self, data):
-        inputs = self._unpack(data)
-        loss, reconstruction_loss, kl_loss, group_kls = self._loss_terms(
-            inputs, training=False
-        )
-        self._update_compiled_metrics(inputs)
-        return self._update_all_metrics(
-            inputs, loss, reconstruction_loss, kl_loss, group_kls
-        )
-
-    def _update_all_metrics(
-        self, inputs, loss, reconstruction_loss, kl_loss, group_kls
-    ):
-        batch_size = ops.cast(ops.shape(self._data(inputs))[0], "float32")
-        for tracker, kl in zip(self.group_kl_trackers, group_kls):
-            # As in `_update_metrics`: an empty replica batch adds nothing.
-            kl = ops.where(batch_size > 0, kl, 0.0)
-            tracker.update_state(kl, sample_weight=batch_size)
-        return self._update_metrics(inputs, loss, reconstruction_loss, kl_loss)
-
-    def set_kl_warmup(self, warmup_steps, start_beta=0.0, target_beta=1.0):
-        """As `VAE.set_kl_warmup`: one schedule of `beta` for every group.
-        A model built with different betas per group refuses it, rather
-        than lose them to the schedule's one value."""
-        betas = self._beta_argument
-        if warmup_steps and isinstance(betas, list) and len(set(betas)) > 1:
-            raise ValueError(
-                "A KL warm-up gives every latent group the same beta, which "
-                "would replace this model's beta per group. Build it with "
-                "one beta to warm it up, or warm up without per-group "
-                f"betas. Received: beta={betas}"
-            )
-        super().set_kl_warmup(warmup_steps, start_beta, target_beta)
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        arguments = fit_arguments(args, kwargs)
-        callbacks = arguments.get("callbacks")
-        if self.update_guard.skip_gradient_norm is not None and not isinstance(
-            callbacks, keras.callbacks.CallbackList
-        ):
-            callbacks = list(callbacks or [])
-            if not any(isinstance(c, ConsecutiveSkipsCheck) for c in callbacks):
-                callbacks.append(ConsecutiveSkipsCheck(self.update_guard))
-            arguments["callbacks"] = callbacks
-        return super().fit(x, y, **arguments)
-
-    # === Inference and generation ===
-
-    def call(self, inputs, training=False):
-        features = self._features(inputs, training)
-        h = self._top_down(
-            features, lambda i, q, p: q[0], training, with_prior=False
-        )
-        params = self.decoder(h, training=training)
-        return self._decoded_mean(params)
-
-    def encode(self, x, batch_size=256):
-        """Returns `(z_mean, z_log_var)` of the posterior of every group,
-        flattened and concatenated (top first), as NumPy arrays, along the
-        deterministic path: each group's posterior given the means of the
-        groups above."""
-        return super().encode(x, batch_size=batch_size)
-
-    def sample(self, num_samples, seed=None, temperature=1.0):
-        """Draws `z` from the prior, group by group, and returns the mean of
-        `p(x|z)` for each, as a NumPy array; reproducible for an int `seed`.
-
-        `temperature` scales the standard deviation of every group's prior
-        (`N(0, T^2 I)` at the top, `N(p_mean, T^2 p_var)` below): values
-        of 0.6-1.0 trade diversity for cleaner samples (Vahdat and Kautz,
-        2020); 1.0 samples the model itself."""
-        return super().sample(num_samples, seed=seed, temperature=temperature)
-
-    # The tensor inference of `encode`, `decode` and `sample` (and of the
-    # exports): the top-down pass.
-    def _posterior_tensors(self, inputs):
-        qs = []
-
-        def choose(i, q, p):
-            qs.append(q)
-            return q[0]
-
-        features = self._features(inputs, False)
-        self._top_down(features, choose, False, with_prior=False)
-        return [self._flatten_groups([q[j] for q in qs]) for j in (0, 1)]
-
-    def _prior_tensors(self, inputs):
-        """The prior of each group along `_posterior_tensors`'s path,
-        `p(z_i | z_<i)` given the posterior means above (`N(0, I)` at the
-        top), flattened and concatenated as `encode`'s outputs."""
-        priors = []
-
-        def choose(i, q, p):
-            if p is None:
-                p = (ops.zeros_like(q[0]), ops.zeros_like(q[1]))
-            priors.append(p)
-            return q[0]
-
-        self._top_down(self._features(inputs, False), choose, False)
-        return [self._flatten_groups([p[j] for p in priors]) for j in (0, 1)]
-
-    def _decoder_params(self, z, inputs):
-        groups = self._split_groups(ops.convert_to_tensor(z))
-        h = self._top_down(
-            None, lambda i, q, p: groups[i], False, with_prior=False
-        )
-        return self.decoder(h, training=False)
-
-    def _prior_latents(self, epsilon):
-        """Ancestral sampling: the top group is `epsilon`'s, each group
-        below `p_mean + p_std * epsilon_i` given the draws above (a
-        `temperature` scales `epsilon`)."""
-        noise = self._split_groups(ops.convert_to_tensor(epsilon))
-        groups = []
-
-        def choose(i, q, p):
-            z = noise[i]
-            if p is not None:
-                p_mean, p_log_var = p
-                z = p_mean + ops.exp(0.5 * clip_log_variance(p_log_var)) * z
-            groups.append(z)
-            return z
-
-        self._top_down(None, choose, training=False)
-        return self._flatten_groups(groups)
-
     # === Config ===
 
     def get_config(self):
@@ -697,37 +292,3 @@ class HierarchicalVAE(VAE):
         if isinstance(config.get("preprocessing"), dict):
             config["preprocessing"] = deserialize(config["preprocessing"])
         return cls(**config)
-
-
-def _is_sequence(value):
-    return isinstance(value, (list, tuple, np.ndarray))
-
-
-def _per_group(value, num_groups, name):
-    """`value` (a float, or one per group) as a list of `num_groups`
-    non-negative floats."""
-    if _is_sequence(value):
-        values = list(value)
-        if len(values) != num_groups:
-            raise ValueError(
-                f"Invalid value for argument `{name}`: expected a float or "
-                f"one per latent group ({num_groups}). Received: "
-                f"{name}={value!r}"
-            )
-    else:
-        values = [value] * num_groups
-    return [check_non_negative_float(v, name) for v in values]
-
-
-def _check_network(model, name, num_inputs, num_outputs):
-    if (
-        not isinstance(model, keras.Model)
-        or not model.built
-        or len(getattr(model, "inputs", None) or []) != num_inputs
-        or len(getattr(model, "outputs", None) or []) != num_outputs
-    ):
-        raise ValueError(
-            f"`{name}` must be a built functional `keras.Model` with "
-            f"{num_inputs} input(s) and {num_outputs} output(s). "
-            f"Received: {name}={model!r}"
-        )

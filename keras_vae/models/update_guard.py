@@ -47,16 +47,16 @@ class UpdateGuard(keras.layers.Layer):
     norm of the gradients and
 
     - skips the update when the norm is non-finite or above
-      `skip_gradient_norm`: the optimizer is not called at all, so neither
-      the weights nor its moments nor its `iterations` change. Skipped
+      `skip_gradient_norm`: neither the weights nor the optimizer's
+      moments nor its `iterations` change. Skipped
       updates are counted in the non-trainable variable `skipped_updates`
       (saved with the model) and the consecutive ones in
       `consecutive_skips`, reset by each applied update;
     - otherwise scales the gradients to a global norm of at most
       `clip_gradient_norm` (where given) and applies them.
 
-    Both run inside the compiled training step, one `ops.cond` per step,
-    in XLA and in the fused multi-step function alike. The norm compared
+    Both run inside the compiled training step on every backend, in XLA
+    and in the fused multi-step function alike. The norm compared
     is that of the gradients of the loss itself: under a
     `LossScaleOptimizer` the loss scale is divided out, and non-finite
     gradients are left to the optimizer, which lowers its scale for them.
@@ -131,11 +131,21 @@ class UpdateGuard(keras.layers.Layer):
             or self.skip_gradient_norm is not None
         )
 
-    def apply_gradients(self, optimizer, gradients, variables):
+    def apply_gradients(self, optimizer, gradients, variables, apply=None):
         """Applies, clips or skips the update; returns the global norm of
-        the gradients before clipping (`None` when inactive)."""
+        the gradients before clipping (`None` when inactive).
+
+        `apply(gradients)` updates `variables` with `optimizer` (by
+        default `optimizer.apply(gradients, variables)`; a backend's
+        trainer passes its own).
+        """
+        if apply is None:
+
+            def apply(gradients):
+                optimizer.apply(gradients, variables)
+
         if not self.active:
-            optimizer.apply_gradients(zip(gradients, variables))
+            apply(gradients)
             return None
         scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         # The loss scale (1 for any other optimizer): the norm compared is
@@ -147,7 +157,7 @@ class UpdateGuard(keras.layers.Layer):
                 gradients, self.clip_gradient_norm * scale, norm * scale
             )
         if self.skip_gradient_norm is None:
-            optimizer.apply_gradients(zip(gradients, variables))
+            apply(gradients)
             return norm
         # NaN compares False: a non-finite norm skips only by this test.
         skip = norm > self.skip_gradient_norm
@@ -155,16 +165,18 @@ class UpdateGuard(keras.layers.Layer):
             skip = ops.logical_or(skip, ops.logical_not(ops.isfinite(norm)))
         else:
             skip = ops.logical_and(skip, ops.isfinite(norm))
-
-        def skip_update():
-            self.skipped_updates.assign_add(1)
-            self.consecutive_skips.assign_add(1)
-
-        def apply_update():
-            optimizer.apply_gradients(zip(gradients, variables))
-            self.consecutive_skips.assign(0)
-
-        ops.cond(skip, skip_update, apply_update)
+        # No branch on a value (JAX cannot trace state changes inside
+        # one): the update runs, and a skip gives every variable it
+        # changed its value back.
+        changed = list(variables) + list(optimizer.variables)
+        before = [ops.copy(v.value) for v in changed]
+        apply(gradients)
+        for variable, value in zip(changed, before):
+            variable.assign(ops.where(skip, value, variable.value))
+        self.skipped_updates.assign_add(ops.cast(skip, "int64"))
+        self.consecutive_skips.assign(
+            ops.where(skip, self.consecutive_skips.value + 1, 0)
+        )
         return norm
 
     def get_config(self):

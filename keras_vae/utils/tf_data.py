@@ -8,12 +8,10 @@ def without_autotune(dataset):
 
     `num_parallel_calls=tf.data.AUTOTUNE` then means a fixed parallelism (the
     number of cores), and `prefetch(tf.data.AUTOTUNE)` grows its buffer only
-    when the consumer waits. On a 2-core CPU the autotuner, retuning the
-    pipeline while a compiled training step runs, left the step one core for
-    whole epochs (in-memory arrays: epochs alternated between about 35,000
-    and 23,000 samples/s for the MNIST MLP VAE) and stalled the first batch
-    of an epoch by seconds to a minute (streamed image folders; see
-    docs/streaming_fit.md). Without it neither happened.
+    when the consumer waits. On a small CPU the autotuner, retuning the
+    pipeline while a compiled training step runs, can leave the step one
+    core for whole epochs and stall the first batch of an epoch (measured
+    in docs/performance.md and docs/streaming_fit.md).
     """
     options = tf.data.Options()
     options.autotune.enabled = False

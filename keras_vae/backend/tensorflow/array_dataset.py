@@ -1,6 +1,9 @@
 """In-memory arrays fed to `fit` as Keras feeds them, without tf.data's
 autotuner: part of the fast path of `VAE.fit`."""
 
+# Keras has no public API for its array data adapter; `fit` accepts one in
+# place of `x`, and subclassing it is the only way to get its exact batches
+# (same permutation and seeds) with tf.data options of our own.
 from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 from keras.src.trainers.data_adapters.array_data_adapter import (
     can_convert_arrays,

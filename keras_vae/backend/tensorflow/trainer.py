@@ -1,0 +1,121 @@
+"""The training and test steps of a VAE on TensorFlow: a gradient tape,
+`tf.distribute` replicas, and the fused multi-step XLA function."""
+
+import tensorflow as tf
+
+from keras_vae.backend.tensorflow.array_dataset import ArrayDataset
+from keras_vae.backend.tensorflow.array_dataset import is_array_input
+from keras_vae.backend.tensorflow.distribute import has_strategy
+from keras_vae.backend.tensorflow.distribute import metric_results
+from keras_vae.backend.tensorflow.distribute import replica_share
+from keras_vae.backend.tensorflow.fused_function import FusedFunction
+from keras_vae.utils.layer_types import has_convolutions
+
+#: The default `steps_per_execution` of `VAE.compile` on TensorFlow.
+STEPS_PER_EXECUTION = 32
+
+
+class TensorFlowTrainer:
+    """The TensorFlow half of `keras_vae.VAE`'s training loop.
+
+    The model supplies the backend-neutral parts (see
+    `keras_vae.models.vae_steps.StepsMixin`): `_training_terms` (the loss
+    first), `_apply_gradients` and `_step_logs`. This class runs them in a
+    `tf.GradientTape`, weights each replica's loss by its share of the
+    global batch under a `tf.distribute` strategy, and, on one device,
+    fuses `steps_per_execution` steps into one XLA program
+    (`FusedFunction`).
+    """
+
+    def train_step(self, data):
+        inputs = self._unpack(data)
+        self._apply_kl_warmup()
+        with tf.GradientTape() as tape:
+            terms = self._training_terms(inputs, training=True)
+            # Keras sums gradients over replicas: weight each replica's
+            # batch mean by its share of the global batch.
+            share = replica_share(self._data(inputs))
+            scaled_loss = self.optimizer.scale_loss(terms[0] * share)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        applied = self._apply_gradients(gradients)
+        return self._step_logs(inputs, terms, applied)
+
+    def test_step(self, data):
+        inputs = self._unpack(data)
+        terms = self._training_terms(inputs, training=False)
+        return self._step_logs(inputs, terms)
+
+    def _optimizer_apply(self, gradients):
+        self.optimizer.apply(gradients, self.trainable_weights)
+
+    def _tracker_results(self, trackers):
+        return metric_results(trackers)
+
+    def _default_steps_per_execution(self):
+        # Keras's multi-step function fails under a strategy
+        # (keras-team/keras#19246): one step per execution there.
+        return 1 if self._has_strategy() else STEPS_PER_EXECUTION
+
+    def _default_jit_compile(self):
+        # XLA on one device, except for convolutions on a CPU, where XLA's
+        # CPU convolutions inside the fused loop are far slower than
+        # TensorFlow's own (docs/performance.md). Under a strategy, Keras's
+        # own choice.
+        if self._has_strategy():
+            return "auto"
+        if has_convolutions(self) and not tf.config.list_physical_devices(
+            "GPU"
+        ):
+            return "auto"
+        return True
+
+    def _has_strategy(self):
+        # Created under a strategy's scope, or used under one now.
+        return self._distribute_strategy is not None or has_strategy()
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=force)
+        if self._fuses_steps():
+            self.train_function = FusedFunction(
+                self, self.train_step, self.train_function
+            )
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
+        super().make_test_function(force=force)
+        if self._fuses_steps():
+            self.test_function = FusedFunction(
+                self, self.test_step, self.test_function
+            )
+        return self.test_function
+
+    def _fuses_steps(self):
+        return (
+            self.steps_per_execution > 1
+            and not self._has_strategy()
+            and not self.run_eagerly
+        )
+
+    def _fit_data(self, x, y, arguments):
+        """`x` as `fit` feeds it: in-memory arrays through Keras's own
+        array pipeline with tf.data's autotuner off (`ArrayDataset`: the
+        same batches in the same order), where Keras would make that same
+        dataset of them (one device, no labels, no split or step count of
+        its own to apply)."""
+        if (
+            y is None
+            and is_array_input(x)
+            and not self._has_strategy()
+            and not arguments.get("validation_split")
+            and arguments.get("steps_per_epoch") is None
+        ):
+            return ArrayDataset(
+                x,
+                batch_size=arguments.pop("batch_size", None) or 32,
+                shuffle=arguments.pop("shuffle", True),
+            )
+        return x

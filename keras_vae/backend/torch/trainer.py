@@ -1,0 +1,54 @@
+"""The training and test steps of a VAE on PyTorch: eager autograd, as
+Keras's PyTorch trainer runs them."""
+
+import torch
+
+from keras_vae.backend.common import TargetIsDataMixin
+from keras_vae.backend.common import refuse_tf_distribute
+
+
+class TorchTrainer(TargetIsDataMixin):
+    """The PyTorch half of `keras_vae.VAE`'s training loop.
+
+    It runs the model's backend-neutral parts (see
+    `keras_vae.models.vae_steps.StepsMixin`) eagerly: the loss terms, the
+    gradients by `backward()`, the update without autograd, then the
+    metrics.
+    """
+
+    def train_step(self, data):
+        inputs = self._unpack(data)
+        self._apply_kl_warmup()
+        self.zero_grad()
+        terms = self._training_terms(inputs, training=True)
+        self.optimizer.scale_loss(terms[0]).backward()
+        gradients = [v.value.grad for v in self.trainable_weights]
+        with torch.no_grad():
+            applied = self._apply_gradients(gradients)
+            return self._step_logs(inputs, terms, applied)
+
+    def test_step(self, data):
+        inputs = self._unpack(data)
+        with torch.no_grad():
+            terms = self._training_terms(inputs, training=False)
+            return self._step_logs(inputs, terms)
+
+    def _optimizer_apply(self, gradients):
+        self.optimizer.apply(gradients, self.trainable_weights)
+
+    def _tracker_results(self, trackers):
+        return {m.name: m.result() for m in trackers}
+
+    def _default_steps_per_execution(self):
+        # Eager steps: nothing to fuse.
+        return 1
+
+    def _default_jit_compile(self):
+        return "auto"
+
+    def _has_strategy(self):
+        refuse_tf_distribute()
+        return False
+
+    def _fit_data(self, x, y, arguments):
+        return x

@@ -1,10 +1,14 @@
-"""Training throughput of keras-vae against the same VAE in PyTorch.
+"""Training throughput of keras-vae on each Keras backend, and of plain loops.
 
-Each framework trains in its own worker process (no shared thread pools,
-separate peak memory). The workers alternate, A B A B, one epoch at a time
-after a warm-up epoch, and the table reports medians of samples per second,
-the ratio keras-vae / PyTorch measured side by side, the fraction of this
-machine's measured float32 matmul peak, and each process's peak RSS.
+The same VAE trains in keras-vae on TensorFlow, JAX and PyTorch, and in
+reference loops written in plain PyTorch and plain JAX.
+
+Each row trains in its own worker process (no shared thread pools,
+separate peak memory). The workers alternate, A B C A B C, one epoch at a
+time after a warm-up epoch, and the table reports medians of samples per
+second, the ratio keras-vae on TensorFlow / the row measured side by side,
+the fraction of this machine's measured float32 matmul peak, and each
+process's peak RSS; then the speed targets, met or not.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/throughput.py
 
@@ -12,38 +16,93 @@ keras-vae runs with its defaults: `vae.compile(optimizer=Adam(1e-3))` and
 one `vae.fit(x, batch_size=128, epochs=...)`, timed epoch by epoch by a
 callback that also waits for the parent between epochs, as a user's run
 of many epochs goes; `fit`'s one-time set-up (checking the data, building
-the input pipeline) is left out, as PyTorch's tensor conversion is.
+the input pipeline) is left out, as PyTorch's tensor conversion is. It
+runs once per Keras backend of `--backends` (`KERAS_BACKEND` set in the
+worker's environment: TensorFlow, JAX, PyTorch). A worker that cannot
+start (or fails in an epoch) is reported as a failed row with its error,
+the others go on.
 
-The PyTorch reference has the same layers, loss (Bernoulli NLL from
+The references (`--references`), in throughput_torch.py and
+throughput_jax.py, have the same layers and loss (Bernoulli NLL from
 logits summed over pixels, plus the closed-form KL, mean over the batch)
-and Adam(1e-3), and reads shuffled batches from an in-memory tensor (its
-fastest input path). For the MLP, a third worker runs the training loop of
-PyTorch's own VAE example (a shuffling `DataLoader`, sigmoid outputs and
-`F.binary_cross_entropy`), the reference the speed target was set against.
-PyTorch is an optional benchmark dependency: `pip install torch==2.13.0`.
+and Adam(1e-3):
+
+- `pytorch`: a tuned loop reading shuffled batches from an in-memory
+  tensor (its fastest input path), `BCEWithLogitsLoss`;
+- `pytorch-compile`: that loop with its forward pass and loss one
+  `torch.compile(..., dynamic=False)` function (Inductor's C++ kernels);
+- `pytorch-example`, for the MLP: the loop of PyTorch's own VAE example (a
+  shuffling `DataLoader`, sigmoid outputs and `F.binary_cross_entropy`),
+  the reference the speed target was first set against;
+- `jax`: `jax.numpy` and `jax.lax` only, the parameters a pytree, one
+  `jax.jit`-compiled step per batch as Flax's VAE example trains, Adam
+  written out (Keras's form and epsilon, 1e-7; the PyTorch loops keep
+  PyTorch's 1e-8).
+
+PyTorch and JAX are optional benchmark dependencies:
+`pip install torch==2.13.0 "jax[cpu]"`.
 
 The CIFAR-size rows (`conv-cifar`, `resnet-cifar`) train on 32x32x3 uint8
 images (random pixels: the speed of these networks does not depend on the
-values) with `preprocessing="8bit"`; PyTorch's loop converts each batch to
-floats in [0, 1] as it goes. `conv-cifar` is `build_conv_vae((32, 32, 3))`,
-`resnet-cifar` is `build_resnet_vae((32, 32, 3))` (`RESNET`); PyTorch has
-the same layers, the residual blocks' zero-started convolutions included.
+values) with `preprocessing="8bit"`; the reference loops convert each
+batch to floats in [0, 1] as they go. `conv-cifar` is
+`build_conv_vae((32, 32, 3))`, `resnet-cifar` is
+`build_resnet_vae((32, 32, 3))` (`RESNET`); the references have the same
+layers, the residual blocks' zero-started convolutions included.
+
+The targets, for keras-vae on TensorFlow: >= 1.5x the best PyTorch loop,
+>= 1.0x the plain JAX loop, >= 80% of the measured matmul peak.
 """
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 from machine import WorkerProcess
 from machine import machine
-from machine import peak_rss_mb
 from machine import save_report
+from throughput_common import LEARNING_RATE
+from throughput_common import RESNET
+from throughput_common import load_data
+from throughput_common import run_worker
+from throughput_common import serve_one
+
+#: Keras backends: `--backends` name -> (row key, label).
+BACKENDS = {
+    "tensorflow": ("keras-tensorflow", "keras-vae (TensorFlow)"),
+    "jax": ("keras-jax", "keras-vae (JAX)"),
+    "torch": ("keras-torch", "keras-vae (PyTorch)"),
+}
+
+#: Reference loops: `--references` name -> label.
+REFERENCES = {
+    "pytorch": "PyTorch loop",
+    "pytorch-compile": "PyTorch loop, torch.compile",
+    "pytorch-example": "PyTorch VAE example loop",
+    "jax": "JAX loop (jit step)",
+}
+
+LABELS = {key: label for key, label in BACKENDS.values()} | REFERENCES
+
+#: The models; PyTorch's VAE example is an MLP.
+MODELS = ("mlp", "conv", "conv-cifar", "resnet-cifar")
+
+#: The row every ratio is measured against.
+BASELINE = "keras-tensorflow"
+
+#: The PyTorch loops, of which the fastest is the 1.5x target's.
+PYTORCH_LOOPS = ("pytorch", "pytorch-compile", "pytorch-example")
+
+#: The targets of keras-vae on TensorFlow.
+TARGET_PYTORCH, TARGET_JAX, TARGET_PEAK = 1.5, 1.0, 0.8
 
 
 def flops_per_example(vae):
@@ -67,10 +126,6 @@ def flops_per_example(vae):
     return 2 * 3 * macs
 
 
-#: The residual VAE of the `resnet-cifar` rows, in both frameworks.
-RESNET = {"filters": (32, 64, 128), "blocks_per_stage": 1, "latent_dim": 128}
-
-
 def build_keras_vae(model):
     import keras_vae
 
@@ -87,29 +142,18 @@ def build_keras_vae(model):
     )
 
 
-def load_data(model, limit):
-    """MNIST in [0, 1] for `mlp` and `conv`, else `limit` 32x32x3 uint8
-    images of random pixels."""
-    if model.endswith("cifar"):
-        rng = np.random.default_rng(0)
-        return rng.integers(0, 256, (limit, 32, 32, 3), dtype="uint8")
-    import keras_vae
-
-    (x, _), _ = keras_vae.datasets.load_mnist()
-    return x[:limit]
-
-
 # --------------------------------------------------------------------------
 # Workers: each reads "epoch" or "stats" lines and answers one JSON line.
 
 
 def keras_worker(model, batch_size, limit):
+    """keras-vae on the backend of `$KERAS_BACKEND`."""
     import keras
 
     x = load_data(model, limit)
     keras.utils.set_random_seed(0)
     vae = build_keras_vae(model)
-    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vae.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
     flops = flops_per_example(vae)
 
     class Serve(keras.callbacks.Callback):
@@ -121,8 +165,12 @@ def keras_worker(model, batch_size, limit):
 
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.start
-            answer = {"rate": len(x) / seconds, "loss": logs["loss"]}
-            ready = {"ready": True, "flops_per_example": flops}
+            answer = {"rate": len(x) / seconds, "loss": float(logs["loss"])}
+            ready = {
+                "ready": True,
+                "flops_per_example": flops,
+                "backend": keras.backend.backend(),
+            }
             if not serve_one(answer if epoch else ready):
                 self.model.stop_training = True
 
@@ -131,243 +179,105 @@ def keras_worker(model, batch_size, limit):
     )
 
 
-def torch_worker(model, batch_size, limit, example=False):
-    """PyTorch's training loop; with `example`, the loop of PyTorch's own
-    VAE example (examples/vae/main.py): a shuffling `DataLoader`, sigmoid
-    outputs and `F.binary_cross_entropy`, the loss summed over the batch."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
+def start_worker(name, model, batch_size, limit):
+    if name == "keras-vae":
+        return keras_worker(model, batch_size, limit)
+    if name == "jax":
+        from throughput_jax import jax_worker
 
-    torch.set_num_threads(os.cpu_count())
-    torch.manual_seed(0)
-    x = load_data(model, limit)
-    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        return jax_worker(model, batch_size, limit)
+    from throughput_torch import torch_worker
 
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(784, 400)
-            self.fc21 = nn.Linear(400, 20)
-            self.fc22 = nn.Linear(400, 20)
-            self.fc3 = nn.Linear(20, 400)
-            self.fc4 = nn.Linear(400, 784)
-
-        def forward(self, x):
-            h = torch.relu(self.fc1(x.flatten(1)))
-            mu, logvar = self.fc21(h), self.fc22(h)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            logits = self.fc4(torch.relu(self.fc3(z)))
-            return logits.view_as(x), mu, logvar
-
-    class Conv(nn.Module):
-        """build_conv_vae((size, size, channels)): 28x28x1 or 32x32x3."""
-
-        def __init__(self, size, channels):
-            super().__init__()
-            small = size // 4
-            features = 64 * small * small
-            self.enc = nn.Sequential(
-                nn.Conv2d(channels, 32, 3, 2, 1),
-                nn.ReLU(),
-                nn.Conv2d(32, 64, 3, 2, 1),
-                nn.ReLU(),
-                nn.Flatten(),
-                nn.Linear(features, 256),
-                nn.ReLU(),
-            )
-            self.mu = nn.Linear(256, 20)
-            self.logvar = nn.Linear(256, 20)
-            self.dec = nn.Sequential(
-                nn.Linear(20, 256),
-                nn.ReLU(),
-                nn.Linear(256, features),
-                nn.ReLU(),
-                nn.Unflatten(1, (64, small, small)),
-                nn.ConvTranspose2d(64, 64, 3, 2, 1, output_padding=1),
-                nn.ReLU(),
-                nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),
-                nn.ReLU(),
-                nn.Conv2d(32, channels, 3, 1, 1),
-            )
-
-        def forward(self, x):
-            h = self.enc(x)
-            mu, logvar = self.mu(h), self.logvar(h)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            return self.dec(z), mu, logvar
-
-    class Block(nn.Module):
-        """h + conv(relu(conv(relu(h)))), the second conv started at 0."""
-
-        def __init__(self, width):
-            super().__init__()
-            self.conv_0 = nn.Conv2d(width, width, 3, 1, 1)
-            self.conv_1 = nn.Conv2d(width, width, 3, 1, 1)
-            nn.init.zeros_(self.conv_1.weight)
-            nn.init.zeros_(self.conv_1.bias)
-
-        def forward(self, h):
-            r = self.conv_0(torch.relu(h))
-            return h + self.conv_1(torch.relu(r))
-
-    class ResNet(nn.Module):
-        """build_resnet_vae((32, 32, 3), **RESNET)."""
-
-        def __init__(self, filters, blocks_per_stage, latent_dim):
-            super().__init__()
-            encoder, width = [], 3
-            for i, f in enumerate(filters):
-                if i:
-                    encoder.append(nn.ReLU())
-                encoder.append(nn.Conv2d(width, f, 3, 2, 1))
-                encoder += [Block(f) for _ in range(blocks_per_stage)]
-                width = f
-            small = 32 // 2 ** len(filters)
-            features = filters[-1] * small * small
-            self.enc = nn.Sequential(*encoder, nn.ReLU(), nn.Flatten())
-            self.mu = nn.Linear(features, latent_dim)
-            self.logvar = nn.Linear(features, latent_dim)
-            decoder = [
-                nn.Linear(latent_dim, features),
-                nn.Unflatten(1, (filters[-1], small, small)),
-            ]
-            for i in reversed(range(len(filters))):
-                decoder += [Block(filters[i]) for _ in range(blocks_per_stage)]
-                decoder += [
-                    nn.ReLU(),
-                    nn.ConvTranspose2d(
-                        filters[i], filters[max(i - 1, 0)], 3, 2, 1, 1
-                    ),
-                ]
-            decoder += [nn.ReLU(), nn.Conv2d(filters[0], 3, 3, 1, 1)]
-            self.dec = nn.Sequential(*decoder)
-
-        def forward(self, x):
-            h = self.enc(x)
-            mu, logvar = self.mu(h), self.logvar(h)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            return self.dec(z), mu, logvar
-
-    if model == "mlp":
-        net = MLP()
-    elif model == "conv":
-        net = Conv(28, 1)
-    elif model == "conv-cifar":
-        net = Conv(32, 3)
-    else:
-        net = ResNet(**RESNET)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    bce = nn.BCEWithLogitsLoss(reduction="sum")
-
-    def example_epoch():
-        # Over a TensorDataset, not torchvision's MNIST with a per-image
-        # ToTensor: faster than the example itself.
-        start = time.perf_counter()
-        total = 0.0
-        for (batch,) in loader:
-            optimizer.zero_grad()
-            logits, mu, logvar = net(batch)
-            reconstruction = torch.sigmoid(logits).view(-1, 784)
-            loss = F.binary_cross_entropy(
-                reconstruction, batch.view(-1, 784), reduction="sum"
-            )
-            loss = loss - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-            loss.backward()
-            total += loss.item()
-            optimizer.step()
-        seconds = time.perf_counter() - start
-        return len(x) / seconds, total / len(x)
-
-    if example:
-        loader = torch.utils.data.DataLoader(
-            torch.utils.data.TensorDataset(x),
-            batch_size=batch_size,
-            shuffle=True,
-        )
-        return serve(example_epoch)
-
-    def epoch():
-        start = time.perf_counter()
-        order = torch.randperm(len(x))
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            batch = x[order[i : i + batch_size]]
-            if batch.dtype == torch.uint8:  # 8-bit pixels, as keras-vae's.
-                batch = batch.float().div_(255.0)
-            logits, mu, logvar = net(batch)
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-            loss = (bce(logits, batch) + kl) / len(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        seconds = time.perf_counter() - start
-        return len(x) / seconds, total / len(x)
-
-    serve(epoch)
-
-
-def serve(epoch):
-    """Runs epochs as the parent asks; the first one is the warm-up."""
-    epoch()  # Warm-up: tracing, compilation, allocator.
-    answer = {"ready": True}
-    while serve_one(answer):
-        rate, loss = epoch()
-        answer = {"rate": rate, "loss": loss}
-
-
-def serve_one(answer):
-    """Prints `answer` and waits for the parent's next command: returns
-    True for "epoch", answers "stats" itself, False at the end of input."""
-    print(json.dumps(answer), flush=True)
-    for line in sys.stdin:
-        if line.strip() == "epoch":
-            return True
-        if line.strip() == "stats":
-            print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
-    return False
-
-
-# --------------------------------------------------------------------------
+    loop = {"pytorch": "tuned", "pytorch-compile": "compile"}
+    torch_worker(model, batch_size, limit, loop.get(name, "example"))
 
 
 class Worker(WorkerProcess):
-    def __init__(self, framework, model, batch_size, limit):
-        super().__init__(
-            __file__,
-            [
-                "--worker",
-                framework,
-                "--model",
-                model,
-                "--batch-size",
-                str(batch_size),
-                "--limit",
-                str(limit),
-            ],
-        )
+    """The worker of row `key`; its stderr goes to a log in `log_dir`.
+    `error` is None, or the one line of why it failed."""
+
+    def __init__(self, key, model, batch_size, limit, log_dir):
+        self.close_timeout = 60
+        self.error = None
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        worker = key
+        backend = next((b for b, (k, _) in BACKENDS.items() if k == key), None)
+        if backend:
+            env["KERAS_BACKEND"] = backend
+            worker = "keras-vae"
+        arguments = ["--worker", worker, "--model", model]
+        arguments += ["--batch-size", str(batch_size), "--limit", str(limit)]
+        self.log = os.path.join(log_dir, f"{model}-{key}.log")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, *arguments],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=env,
+            )
+        self.ready = self.ask(None)
+        if self.ready and backend and self.ready["backend"] != backend:
+            self.fail(f"Keras ran on {self.ready['backend']}, not {backend}")
+
+    def ask(self, command):
+        """The worker's answer to `command`, or None once it has failed."""
+        if self.error:
+            return None
+        try:
+            answer = super().ask(command)
+        except (RuntimeError, OSError):  # Died, or its stdin is closed.
+            answer = {"error": self.death()}
+        if "error" in answer:
+            self.fail(answer["error"])
+            return None
+        return answer
+
+    def death(self):
+        code = self.process.wait(timeout=self.close_timeout)
+        with open(self.log) as log:
+            lines = [line.strip() for line in log if line.strip()]
+        return f"exited with code {code}" + (f": {lines[-1]}" if lines else "")
+
+    def fail(self, error):
+        self.error = error
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def close(self):
+        if not self.error:
+            super().close()
 
 
-def peak_worker():
-    """Prints the float32 matmul GFLOP/s (1024^3, median of 20) of the
-    fastest kernel here: TensorFlow's, XLA's, and PyTorch's if installed."""
-    import tensorflow as tf
+def peak_worker(kernel):
+    """Prints the float32 matmul GFLOP/s (1024^3, median of 20) of
+    `kernel`'s fastest matmul: TensorFlow's (and its XLA's), PyTorch's or
+    JAX's."""
+    a = np.random.default_rng(0).standard_normal((2, 1024, 1024))
+    a, b = a.astype("float32")
+    if kernel == "tensorflow":
+        import tensorflow as tf
 
-    a = tf.random.normal((1024, 1024))
-    b = tf.random.normal((1024, 1024))
-    kernels = {
-        "tensorflow": tf.function(lambda: tf.matmul(a, b)),
-        "xla": tf.function(lambda: tf.matmul(a, b), jit_compile=True),
-    }
-    try:
+        a, b = tf.constant(a), tf.constant(b)
+        kernels = {
+            "tensorflow": tf.function(lambda: tf.matmul(a, b)),
+            "xla": tf.function(lambda: tf.matmul(a, b), jit_compile=True),
+        }
+    elif kernel == "pytorch":
         import torch
 
         torch.set_num_threads(os.cpu_count())
-        ta, tb = torch.from_numpy(a.numpy()), torch.from_numpy(b.numpy())
-        kernels["pytorch"] = lambda: torch.matmul(ta, tb)
-    except ImportError:
-        pass
+        a, b = torch.from_numpy(a), torch.from_numpy(b)
+        kernels = {"pytorch": lambda: torch.matmul(a, b)}
+    else:
+        import jax
+        import jax.numpy as jnp
+
+        a, b = jnp.asarray(a), jnp.asarray(b)
+        jitted = jax.jit(jnp.matmul)
+        kernels = {"jax": lambda: jitted(a, b).block_until_ready()}
     gflops = {}
     for name, matmul in kernels.items():
         np.asarray(matmul())
@@ -380,69 +290,162 @@ def peak_worker():
     print(json.dumps({"gflops": max(gflops.values()), "kernels": gflops}))
 
 
-def matmul_peak_gflops():
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", "peak"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])["kernels"]
-
-
-#: The workers that train each model. PyTorch's VAE example is an MLP.
-FRAMEWORKS = {
-    "mlp": ("keras-vae", "pytorch", "pytorch-example"),
-    "conv": ("keras-vae", "pytorch"),
-    "conv-cifar": ("keras-vae", "pytorch"),
-    "resnet-cifar": ("keras-vae", "pytorch"),
-}
-
-
-def run(model, batch_size, limit, repeats, peak):
-    workers = {
-        name: Worker(name, model, batch_size, limit)
-        for name in FRAMEWORKS[model]
-    }
-    rates = {name: [] for name in workers}
-    losses = {name: [] for name in workers}
-    for _ in range(repeats):
-        for name, worker in workers.items():  # A B A B ...
-            answer = worker.ask("epoch")
-            rates[name].append(answer["rate"])
-            losses[name].append(answer["loss"])
-    rss = {name: w.ask("stats")["peak_rss_mb"] for name, w in workers.items()}
-    for worker in workers.values():
-        worker.close()
-    flops = workers["keras-vae"].ready["flops_per_example"]
-    rows = []
-    for name in workers:
-        median = float(np.median(rates[name]))
-        rows.append(
-            {
-                "model": model,
-                "framework": name,
-                "samples_per_s": median,
-                "runs": [round(r) for r in rates[name]],
-                "peak_fraction": median * flops / 1e9 / peak,
-                "peak_rss_mb": rss[name],
-                "last_loss": losses[name][-1],
-            }
+def matmul_peak_gflops(frameworks):
+    """GFLOP/s of each matmul kernel of `frameworks`, one process each;
+    one that is not installed is left out."""
+    kernels = {}
+    for kernel in frameworks:
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", "peak", "--kernel", kernel],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-    for row in rows[1:]:  # keras-vae / this framework, epoch by epoch.
-        pairs = zip(rates["keras-vae"], rates[row["framework"]])
-        row["ratio"] = float(np.median([a / b for a, b in pairs]))
+        if out.returncode == 0:
+            kernels |= json.loads(out.stdout.strip().splitlines()[-1])[
+                "kernels"
+            ]
+        else:
+            last = (out.stderr.strip().splitlines() or [""])[-1]
+            print(f"matmul peak: no {kernel} kernel: {last}", file=sys.stderr)
+    return kernels
+
+
+def rows_of(model, backends, references):
+    """The row keys of `model`, in the order the epochs alternate."""
+    keys = [BACKENDS[b][0] for b in backends]
+    for name in references:
+        if name != "pytorch-example" or model == "mlp":
+            keys.append(name)
+    return keys
+
+
+def run(model, keys, batch_size, limit, repeats, peak, log_dir):
+    workers = {}
+    for key in keys:
+        print(f"{model}: starting {LABELS[key]}", file=sys.stderr, flush=True)
+        workers[key] = Worker(key, model, batch_size, limit, log_dir)
+        if workers[key].error:
+            print(
+                f"{model}: {LABELS[key]} failed: {workers[key].error}",
+                file=sys.stderr,
+                flush=True,
+            )
+    rates = {key: {} for key in workers}  # Round -> samples/s.
+    losses = {key: None for key in workers}
+    for repeat in range(repeats):
+        for key, worker in workers.items():  # A B C A B C ...
+            if worker.error:
+                continue
+            answer = worker.ask("epoch")
+            if answer is None:
+                print(
+                    f"{model}: {LABELS[key]} failed: {worker.error}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
+            rates[key][repeat] = answer["rate"]
+            losses[key] = answer["loss"]
+    rss = {}
+    for key, worker in workers.items():
+        stats = worker.ask("stats")
+        rss[key] = stats["peak_rss_mb"] if stats else None
+        worker.close()
+    flops = next(
+        (
+            w.ready["flops_per_example"]
+            for k, w in workers.items()
+            if k.startswith("keras") and w.ready
+        ),
+        None,
+    )
+    rows = []
+    for key, worker in workers.items():
+        row = {"model": model, "key": key, "framework": LABELS[key]}
+        if worker.error:
+            rows.append({**row, "error": worker.error, "log": worker.log})
+            continue
+        median = float(np.median(list(rates[key].values())))
+        row |= {
+            "samples_per_s": median,
+            "runs": [round(r) for r in rates[key].values()],
+            "peak_fraction": median * flops / 1e9 / peak if flops else None,
+            "peak_rss_mb": rss[key],
+            "last_loss": losses[key],
+        }
+        baseline = rates.get(BASELINE, {})
+        pairs = [
+            (baseline[r], rates[key][r]) for r in rates[key] if r in baseline
+        ]
+        if key != BASELINE and pairs:  # Round by round, then the median.
+            row["ratio"] = float(np.median([a / b for a, b in pairs]))
+        rows.append(row)
     return rows
+
+
+def targets(rows):
+    """`(target, measured, met)` of keras-vae on TensorFlow in `rows`."""
+    by_key = {row["key"]: row for row in rows if "error" not in row}
+    baseline = by_key.get(BASELINE)
+    if baseline is None:
+        return [("all", "keras-vae (TensorFlow) did not run", False)]
+    out = []
+    loops = [
+        by_key[k] for k in PYTORCH_LOOPS if k in by_key and "ratio" in by_key[k]
+    ]
+    goal = f">= {TARGET_PYTORCH:.1f}x the best PyTorch loop"
+    if loops:
+        best = max(loops, key=lambda row: row["samples_per_s"])
+        ratio = best["ratio"]
+        out.append(
+            (goal, f"{ratio:.2f}x {best['framework']}", ratio >= TARGET_PYTORCH)
+        )
+    else:
+        out.append((goal, "no PyTorch loop ran", False))
+    goal = f">= {TARGET_JAX:.1f}x the plain JAX loop"
+    if "ratio" in by_key.get("jax", {}):
+        ratio = by_key["jax"]["ratio"]
+        out.append((goal, f"{ratio:.2f}x", ratio >= TARGET_JAX))
+    else:
+        out.append((goal, "the JAX loop did not run", False))
+    goal = f">= {TARGET_PEAK:.0%} of the matmul peak"
+    fraction = baseline["peak_fraction"]
+    if fraction is None:
+        out.append((goal, "no FLOP count", False))
+    else:
+        out.append((goal, f"{fraction:.0%}", fraction >= TARGET_PEAK))
+    return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--worker", choices=("keras-vae", "pytorch", "pytorch-example", "peak")
+        "--worker", choices=("keras-vae", *REFERENCES, "peak"), help="Internal."
     )
-    parser.add_argument("--model", choices=tuple(FRAMEWORKS), default="mlp")
     parser.add_argument(
-        "--models", nargs="*", choices=tuple(FRAMEWORKS), default=[*FRAMEWORKS]
+        "--kernel",
+        choices=("tensorflow", "pytorch", "jax"),
+        default="tensorflow",
+        help="Internal: the matmul of `--worker peak`.",
+    )
+    parser.add_argument("--model", choices=MODELS, default="mlp")
+    parser.add_argument(
+        "--models", nargs="*", choices=MODELS, default=[*MODELS]
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="*",
+        choices=tuple(BACKENDS),
+        default=[*BACKENDS],
+        help="The Keras backends keras-vae trains on, one row each.",
+    )
+    parser.add_argument(
+        "--references",
+        nargs="*",
+        choices=tuple(REFERENCES),
+        default=[*REFERENCES],
+        help="The reference loops (pytorch-example: the MLP only).",
     )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--limit", type=int, default=60000)
@@ -454,43 +457,54 @@ def main():
     )
     parser.add_argument("--output", default="docs/performance.md")
     args = parser.parse_args()
-    if args.worker == "keras-vae":
-        return keras_worker(args.model, args.batch_size, args.limit)
-    if args.worker == "pytorch":
-        return torch_worker(args.model, args.batch_size, args.limit)
-    if args.worker == "pytorch-example":
-        return torch_worker(args.model, args.batch_size, args.limit, True)
     if args.worker == "peak":
-        return peak_worker()
+        return peak_worker(args.kernel)
+    if args.worker:
+        return run_worker(
+            start_worker, args.worker, args.model, args.batch_size, args.limit
+        )
     if args.quick:
         args.limit, args.repeats = 6400, 2
 
-    kernels = matmul_peak_gflops()
+    frameworks = ["tensorflow"]
+    if any(r.startswith("pytorch") for r in args.references) or (
+        "torch" in args.backends
+    ):
+        frameworks.append("pytorch")
+    if "jax" in args.references or "jax" in args.backends:
+        frameworks.append("jax")
+    kernels = matmul_peak_gflops(frameworks)
     peak = max(kernels.values())
+    log_dir = tempfile.mkdtemp(prefix="throughput-")
     table = []
     for model in args.models:
         limit = args.limit if model == "mlp" else min(args.limit, 12800)
-        table.append(run(model, args.batch_size, limit, args.repeats, peak))
+        keys = rows_of(model, args.backends, args.references)
+        table.append(
+            run(
+                model, keys, args.batch_size, limit, args.repeats, peak, log_dir
+            )
+        )
     report(args, kernels, table)
 
 
-def report(args, kernels, table):
-    import keras
-    import tensorflow as tf
-
+def version(package):
     try:
-        import torch
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
-        torch_version = torch.__version__
-    except ImportError:
-        torch_version = "not installed"
+
+def report(args, kernels, table):
     lines = [
-        "## Training throughput: keras-vae against PyTorch",
+        "## Training throughput: keras-vae on TensorFlow, JAX and PyTorch "
+        "against PyTorch and JAX loops",
         "",
         f"Measured {datetime.datetime.now():%Y-%m-%d %H:%M} on {machine()}, "
         f"Python {platform.python_version()}, "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"PyTorch {torch_version}; float32 matmul peak measured "
+        f"TensorFlow {version('tensorflow')}, Keras {version('keras')}, "
+        f"PyTorch {version('torch')}, JAX {version('jax')}; "
+        f"float32 matmul peak measured "
         f"{max(kernels.values()):.0f} GFLOP/s (1024x1024 by 1024x1024, "
         + ", ".join(f"{k} {v:.0f}" for k, v in kernels.items())
         + ").",
@@ -499,7 +513,9 @@ def report(args, kernels, table):
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
         f"benchmarks/throughput.py --batch-size {args.batch_size} "
         f"--limit {args.limit} --repeats {args.repeats} "
-        f"--models {' '.join(args.models)}"
+        f"--models {' '.join(args.models)} "
+        f"--backends {' '.join(args.backends)} "
+        f"--references {' '.join(args.references)}"
         + (" --quick" if args.quick else "")
         + (
             f" --output {args.output}"
@@ -509,18 +525,46 @@ def report(args, kernels, table):
         "```",
         "",
         "| model | framework | samples/s (median) | runs | of matmul peak "
-        "| peak RSS (MB) | ratio keras-vae / this |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
+        "| peak RSS (MB) | loss (last epoch) | keras-vae (TensorFlow) / this |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
+    failures = []
     for rows in table:
         for row in rows:
+            cells = [row["model"], row["framework"]]
+            if "error" in row:
+                cells += ["failed", "", "", "", "", ""]
+                failures.append(row)
+            else:
+                fraction = row["peak_fraction"]
+                cells += [
+                    f"{row['samples_per_s']:.0f}",
+                    str(row["runs"]),
+                    "n/a" if fraction is None else f"{fraction:.0%}",
+                    f"{row['peak_rss_mb']:.0f}",
+                    f"{row['last_loss']:.1f}",
+                    f"**{row['ratio']:.2f}**" if "ratio" in row else "",
+                ]
+            lines.append("| " + " | ".join(cells) + " |")
+    if failures:
+        lines += ["", "Failed rows:", ""]
+        lines += [
+            f"- {row['model']}, {row['framework']}: "
+            f"`{row['error'].replace('`', chr(39))}`"
+            for row in failures
+        ]
+    lines += [
+        "",
+        "Targets of keras-vae on TensorFlow, measured side by side:",
+        "",
+        "| model | target | measured | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rows in table:
+        for goal, measured, met in targets(rows):
             lines.append(
-                f"| {row['model']} | {row['framework']} "
-                f"| {row['samples_per_s']:.0f}"
-                f" | {row['runs']} | {row['peak_fraction']:.0%} | "
-                f"{row['peak_rss_mb']:.0f} | "
-                + (f"**{row['ratio']:.2f}**" if "ratio" in row else "")
-                + " |"
+                f"| {rows[0]['model']} | {goal} | {measured} "
+                f"| {'met' if met else '**not met**'} |"
             )
     if args.output:
         save_report("\n".join(lines) + "\n", args.output)

@@ -9,21 +9,24 @@ from pathlib import Path
 import pytest
 
 
-def _data_dir():
-    """`$KERAS_VAE_DATA_DIR` if it holds the archive, else `../shared/data`
-    from the project root."""
+def shared_file(name):
+    """The file `name` in `$KERAS_VAE_DATA_DIR` (the package's data-path
+    setting) if it is there, else in `../shared/data` from the project
+    root; None if neither has it."""
     for directory in (
         os.environ.get("KERAS_VAE_DATA_DIR"),
         Path(__file__).resolve().parents[1].parent / "shared" / "data",
     ):
-        if directory and Path(directory, "cifar10-jpeg.tar.gz").is_file():
-            return Path(directory)
+        if directory and Path(directory, name).is_file():
+            return Path(directory, name)
     return None
 
 
-DATA_DIR = _data_dir()
+#: The full MNIST, in the `keras.datasets` layout.
+MNIST_NPZ = shared_file("mnist.npz")
 #: The CIFAR-10 JPEG archive, `train/<class>/NNNN.jpg`, `test/<class>/...`.
-CIFAR_JPEG = DATA_DIR and DATA_DIR / "cifar10-jpeg.tar.gz"
+CIFAR_JPEG = shared_file("cifar10-jpeg.tar.gz")
+DATA_DIR = CIFAR_JPEG and CIFAR_JPEG.parent
 needs_cifar = pytest.mark.skipif(
     CIFAR_JPEG is None, reason="no cifar10-jpeg.tar.gz in ../shared/data"
 )

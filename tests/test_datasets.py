@@ -1,21 +1,18 @@
 """The MNIST loaders: embedded sample, local files, the data-dir variable."""
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from shared_data import MNIST_NPZ
 
 from keras_vae.datasets import DATA_DIR_ENV
 from keras_vae.datasets import load_fashion_mnist
 from keras_vae.datasets import load_mnist
 
-# The full MNIST shared by every checkout, at ../shared from the repo root.
-SHARED_MNIST = (
-    Path(__file__).resolve().parents[1].parent / "shared/data/mnist.npz"
-)
+# The full MNIST shared by every checkout (KERAS_VAE_DATA_DIR, or ../shared).
+SHARED_MNIST = MNIST_NPZ
 needs_shared_mnist = pytest.mark.skipif(
-    not SHARED_MNIST.is_file(), reason=f"no {SHARED_MNIST}"
+    SHARED_MNIST is None, reason="no mnist.npz (KERAS_VAE_DATA_DIR)"
 )
 
 

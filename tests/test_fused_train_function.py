@@ -50,9 +50,13 @@ def test_defaults_are_the_fast_path(tiny_vae):
 
 
 def test_convolutions_on_a_cpu_skip_xla():
+    # XLA by default on one device, except for a convolutional model on a
+    # machine without a GPU: there the model keeps Keras's "auto", which
+    # Keras resolves to no XLA on a CPU-only machine. With a GPU: XLA.
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
     vae = keras_vae.build_conv_vae(input_shape=(8, 8, 1), hidden_units=())
     vae.compile(optimizer="adam")
-    assert vae.jit_compile is False  # Keras's "auto" on a CPU-only machine.
+    assert vae.jit_compile is has_gpu
     assert vae.steps_per_execution == 32
 
 
@@ -84,16 +88,57 @@ def test_fused_steps_train_as_single_steps(
         )
 
 
-def test_fused_path_reports_exact_epoch_means(vectors):
-    vae, history = train(vectors, steps_per_execution=4)
-    # The epoch mean is weighted by batch size: check it against the
-    # metric's own totals.
-    assert np.isfinite(history["loss"]).all()
-    np.testing.assert_allclose(
-        history["loss"],
-        np.array(history["reconstruction_loss"]) + history["kl_loss"],
-        rtol=1e-5,
+def noiseless_tiny_vae():
+    """The tiny VAE with its posterior log-variance at the floor of the clip
+    (-30, so sigma is 3e-7): the sampled z is z_mean to float rounding, and
+    each batch's losses depend on that batch alone."""
+    keras.utils.set_random_seed(0)
+    vae = keras_vae.build_mlp_vae(
+        input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0
     )
+    z_log_var = vae.encoder.get_layer("z_log_var")
+    kernel, bias = z_log_var.get_weights()
+    z_log_var.set_weights([np.zeros_like(kernel), np.full_like(bias, -30.0)])
+    return vae
+
+
+def test_fused_path_reports_exact_epoch_means(vectors):
+    names = ("loss", "reconstruction_loss", "kl_loss")
+    vae = noiseless_tiny_vae()
+
+    def losses(x):
+        return np.array([float(t) for t in vae.compute_losses(x)])
+
+    # The examples in order of their loss: the short last batch (64 in
+    # batches of 6: ten of 6, then one of 4) holds the four largest, so its
+    # batch mean is far from the others'.
+    per_example = [losses(vectors[i : i + 1])[0] for i in range(64)]
+    x = vectors[np.argsort(per_example)]
+    batches = [x[i : i + 6] for i in range(0, 64, 6)]
+    sizes = np.array([len(batch) for batch in batches])
+    assert sizes.tolist() == [6] * 10 + [4]
+    batch_means = np.array([losses(batch) for batch in batches])
+    # The mean per example: batch means weighted by batch size. Averaging
+    # the batch means unweighted would be off by far more than rounding.
+    exact = sizes @ batch_means / len(x)
+    unweighted = batch_means.mean(axis=0)
+    assert np.all(np.abs(exact - unweighted) > 1e-3 * np.abs(exact))
+
+    # A learning rate of zero keeps the weights fixed while `fit` runs the
+    # fused training steps: every epoch sees the same batch losses. Four
+    # steps per execution: the last execution holds batches of 6 and of 4.
+    weights = [w.numpy() for w in vae.weights]
+    vae.compile(optimizer=keras.optimizers.SGD(0.0), steps_per_execution=4)
+    history = vae.fit(
+        x, batch_size=6, epochs=2, shuffle=False, verbose=0
+    ).history
+    evaluated = vae.evaluate(x, batch_size=6, verbose=0, return_dict=True)
+    assert int(vae.optimizer.iterations) == 22
+    for a, b in zip(weights, vae.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    for i, name in enumerate(names):
+        np.testing.assert_allclose(history[name], [exact[i]] * 2, rtol=1e-5)
+        np.testing.assert_allclose(evaluated[name], exact[i], rtol=1e-5)
 
 
 # Keras warns at the end of the first epoch of a dataset of unknown length.

@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from shared_data import MNIST_NPZ
 
 import keras_vae
 
 POLICIES = ["mixed_float16", "mixed_bfloat16"]
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_MNIST = ROOT.parent / "shared/data/mnist.npz"
 
 
 @pytest.fixture
@@ -136,14 +136,14 @@ def test_training_is_finite_and_close_to_float32(policy, set_policy, vectors):
 
 
 @pytest.mark.large
-@pytest.mark.skipif(not SHARED_MNIST.is_file(), reason=f"no {SHARED_MNIST}")
+@pytest.mark.skipif(MNIST_NPZ is None, reason="no mnist.npz to train on")
 def test_mnist_final_loss_within_one_percent_of_float32(monkeypatch):
     """The benchmark's run: 784-400-20, 10 epochs of full MNIST, batch 128,
     Adam(1e-3), same initial weights under each policy (~4 min on CPU)."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     import mixed_precision as benchmark
 
-    (x, _), _ = keras_vae.datasets.load_mnist(path=SHARED_MNIST)
+    (x, _), _ = keras_vae.datasets.load_mnist(path=MNIST_NPZ)
     keras.utils.set_random_seed(0)
     weights = keras_vae.build_mlp_vae(seed=0).get_weights()
     args = argparse.Namespace(epochs=10, batch_size=128, lr=1e-3, seed=0)

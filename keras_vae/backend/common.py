@@ -32,15 +32,29 @@ def refuse_tf_distribute():
         )
 
 
-class TargetIsDataMixin:
-    """Builds the metrics given to `compile` from `x`, on the backends
-    that build them before the first step (JAX and PyTorch).
+class KerasLoopTrainer:
+    """What the JAX and PyTorch trainers share: Keras's own loops on one
+    process, no `tf.distribute`, and metrics built from `x`.
 
-    Keras builds them from a batch's `y`, which a VAE has none of: its
-    metrics compare the reconstruction with `x` itself (see
+    Keras builds the metrics given to `compile` from a batch's `y` before
+    the first step, which a VAE has none of: its metrics compare the
+    reconstruction with `x` itself (see
     `StepsMixin._update_compiled_metrics`). `_symbolic_build` is Keras's
     hook for this, and has no public counterpart.
     """
+
+    def _tracker_results(self, trackers):
+        return {m.name: m.result() for m in trackers}
+
+    def _default_jit_compile(self):
+        return "auto"
+
+    def _has_strategy(self):
+        refuse_tf_distribute()
+        return False
+
+    def _fit_data(self, x, y, arguments):
+        return x
 
     def _symbolic_build(self, iterator=None, data_batch=None):
         if data_batch is None and iterator is not None:

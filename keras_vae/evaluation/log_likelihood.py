@@ -111,7 +111,7 @@ def log_likelihood(
             k = min(samples_per_chunk, num_samples - first)
             chunks.append(ops.convert_to_numpy(estimate(batch, k)))
         log_w = np.concatenate(chunks, axis=0).astype("float64")  # (K, batch)
-        log_px = _logsumexp(log_w) - math.log(num_samples)
+        log_px = np.logaddexp.reduce(log_w, axis=0) - math.log(num_samples)
         results.append(log_px)
         progress.update(start + len(log_px))
     return np.concatenate(results)
@@ -157,10 +157,3 @@ def _log_weights_fn(vae):
         return vae.log_importance_weights(inputs, epsilon, dtype="float64")
 
     return backend.inference_function(log_weights), generator
-
-
-def _logsumexp(log_w):
-    """`log sum exp` over the first axis, in float64."""
-    top = log_w.max(axis=0)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return top + np.log(np.exp(log_w - top).sum(axis=0))

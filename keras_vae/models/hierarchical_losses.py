@@ -103,20 +103,11 @@ class HierarchicalLossesMixin:
             group_kls,
         )
 
-    def _importance_weighted_losses(self, inputs, training):
-        k = self.num_importance_samples
-        batch = ops.shape(self._data(inputs))[0]
-        epsilon = backend.replica_normal(
-            (k, batch) + self.latent_shape, None, self.seed_generator
-        )
-        log_w, log_px_z, group_kls = self._log_weights(
+    def _training_log_weights(self, inputs, epsilon, training):
+        # With each group's KL, which the metrics log.
+        return self._log_weights(
             inputs, epsilon, training, "float32", with_kl=True
         )
-        bound = ops.logsumexp(log_w, axis=0) - math.log(k)
-        # As in `VAE`: the KL layers' losses are reported, not optimized.
-        kl_loss, others = self._kl_and_other_losses()
-        loss = -ops.mean(bound) + others
-        return loss, -ops.mean(log_px_z), kl_loss, group_kls
 
     def log_importance_weights(
         self,

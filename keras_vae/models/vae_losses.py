@@ -106,14 +106,21 @@ class LossesMixin:
         epsilon = backend.replica_normal(
             (k, batch) + self.latent_shape, None, self.seed_generator
         )
-        log_w, log_px_z = self.log_importance_weights(
-            inputs, epsilon, training=training, return_log_likelihood=True
+        log_w, log_px_z, *more = self._training_log_weights(
+            inputs, epsilon, training
         )
         bound = ops.logsumexp(log_w, axis=0) - math.log(k)
         # The bound has its own KL: the KL layers' losses are reported.
         kl_loss, others = self._kl_and_other_losses()
         loss = -ops.mean(bound) + others
-        return loss, -ops.mean(log_px_z), kl_loss
+        return (loss, -ops.mean(log_px_z), kl_loss, *more)
+
+    def _training_log_weights(self, inputs, epsilon, training):
+        """`(log w, log p(x|z))` of the IWAE objective, and whatever else
+        the model's training terms log (nothing here)."""
+        return self.log_importance_weights(
+            inputs, epsilon, training=training, return_log_likelihood=True
+        )
 
     def log_importance_weights(
         self,

@@ -4,15 +4,14 @@ model's state, as Keras's JAX trainer calls them."""
 import jax
 import keras
 
-from keras_vae.backend.common import TargetIsDataMixin
-from keras_vae.backend.common import refuse_tf_distribute
+from keras_vae.backend.common import KerasLoopTrainer
 
 #: The default `steps_per_execution` of `VAE.compile` on JAX: Keras runs
 #: the steps of one execution back to back and syncs once.
 STEPS_PER_EXECUTION = 32
 
 
-class JAXTrainer(TargetIsDataMixin):
+class JAXTrainer(KerasLoopTrainer):
     """The JAX half of `keras_vae.VAE`'s training loop.
 
     Keras's JAX trainer calls `train_step(state, data)` with the model's
@@ -106,21 +105,8 @@ class JAXTrainer(TargetIsDataMixin):
         for variable, value in zip(optimizer_variables, optimizer_values):
             variable.assign(value)
 
-    def _tracker_results(self, trackers):
-        return {m.name: m.result() for m in trackers}
-
     def _default_steps_per_execution(self):
         return STEPS_PER_EXECUTION
-
-    def _default_jit_compile(self):
-        return "auto"
-
-    def _has_strategy(self):
-        refuse_tf_distribute()
-        return False
-
-    def _fit_data(self, x, y, arguments):
-        return x
 
 
 def _run_stateless(fn, variables, values, collect_losses=False):

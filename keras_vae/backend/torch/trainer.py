@@ -3,11 +3,10 @@ Keras's PyTorch trainer runs them."""
 
 import torch
 
-from keras_vae.backend.common import TargetIsDataMixin
-from keras_vae.backend.common import refuse_tf_distribute
+from keras_vae.backend.common import KerasLoopTrainer
 
 
-class TorchTrainer(TargetIsDataMixin):
+class TorchTrainer(KerasLoopTrainer):
     """The PyTorch half of `keras_vae.VAE`'s training loop.
 
     It runs the model's backend-neutral parts (see
@@ -36,19 +35,6 @@ class TorchTrainer(TargetIsDataMixin):
     def _optimizer_apply(self, gradients):
         self.optimizer.apply(gradients, self.trainable_weights)
 
-    def _tracker_results(self, trackers):
-        return {m.name: m.result() for m in trackers}
-
     def _default_steps_per_execution(self):
         # Eager steps: nothing to fuse.
         return 1
-
-    def _default_jit_compile(self):
-        return "auto"
-
-    def _has_strategy(self):
-        refuse_tf_distribute()
-        return False
-
-    def _fit_data(self, x, y, arguments):
-        return x

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_vae.utils import data_checks
 from keras_vae.utils.data_checks import DataChecks
 
 
@@ -74,15 +73,15 @@ def test_generators_pass_unchecked():
     assert DataChecks().check_inputs(generator, (3,)) is generator
 
 
-def test_the_module_function_calls_the_method():
-    class DuckTyped:  # Not a `DataChecks`, with the two checks only.
-        def check_dtype(self, dtype, name="x"):
-            raise ValueError(f"Received: {name}.dtype={np.dtype(dtype)}")
+def test_raw_data_checks_are_data_checks():
+    # Data in its own units (a `preprocessing` model's): the shape checks of
+    # `DataChecks`, then the range of 8-bit pixel values.
+    from keras_vae.models.preprocessing import RawData
 
-        def check_data(self, array, name="x"):
-            pass
-
-    x = np.zeros((2, 3), "int8")
-    assert data_checks.check_data(x, (3,), Recording(), "x") is x
-    with pytest.raises(ValueError, match="Received: v.dtype=int8"):
-        data_checks.check_data(x, (3,), DuckTyped(), "v")
+    checks = RawData("8bit")
+    x = np.full((2, 3), 255, "uint8")
+    assert checks.check_inputs(x, (3,)) is x
+    with pytest.raises(ValueError, match=r"Received: min=0, max=300"):
+        checks.check_inputs(np.array([[0.0, 300.0, 1.0]]), (3,))
+    with pytest.raises(ValueError, match=r"must have shape \(4,\)"):
+        checks.check_inputs(x, (4,))

@@ -11,7 +11,6 @@ from keras_vae.callbacks._projector import sprite_columns
 from keras_vae.callbacks._projector import write_projector
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
-from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_positive_int
 
 __all__ = [
@@ -148,9 +147,7 @@ class VAETensorBoard(keras.callbacks.Callback):
                 f"model={type(self.model).__name__}"
             )
         # Before the first epoch, not after it.
-        data_checks.check_data(
-            self.x, self.model.data_shape, self.model.likelihood, "x"
-        )
+        self.model._data_checks.check_inputs(self.x, self.model.data_shape)
         self._writer = tf.summary.create_file_writer(self.run_dir)
         if self.write_graph:
             with _recording(self._writer):

@@ -14,7 +14,7 @@ from keras_vae.likelihoods.discretized_logistic_math import nearest_level
 from keras_vae.likelihoods.flatten import flatten_examples
 from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.utils.argument_checks import check_positive_int
-from keras_vae.utils.data_checks import is_numeric_dtype
+from keras_vae.utils.arrays import is_numeric_dtype
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

@@ -5,7 +5,7 @@ from keras import ops
 from keras_vae.models.keras_contract import check_sample_weight_absent
 from keras_vae.models.submodels import check_submodels
 from keras_vae.models.vae import VAE
-from keras_vae.utils import data_checks
+from keras_vae.utils.label_checks import check_class_labels
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -82,7 +82,7 @@ class ConditionalVAE(VAE):
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
-            data_checks.check_class_labels(None, self.num_classes, 0, "y")
+            check_class_labels(None, self.num_classes, 0, "y")
         check_sample_weight_absent(sample_weight)
         if "int" in keras.backend.standardize_dtype(y.dtype) or (
             len(y.shape) == 1
@@ -99,11 +99,11 @@ class ConditionalVAE(VAE):
             check_sample_weight_absent(val_weight)
             pairs.append((val_x, val_y, "validation_data", "validation labels"))
         for data, labels, name, labels_name in pairs:
-            data_checks.check_data(
-                data, self.data_shape, self._data_checks, name, True
+            self._data_checks.check_inputs(
+                data, self.data_shape, name, labels_allowed=True
             )
             if isinstance(data, (np.ndarray, list)) or ops.is_tensor(data):
-                data_checks.check_class_labels(
+                check_class_labels(
                     labels, self.num_classes, len(data), labels_name
                 )
 
@@ -111,7 +111,7 @@ class ConditionalVAE(VAE):
         labels = np.asarray(labels)
         if labels.ndim == 0:
             labels = np.full((num_examples,), labels)
-        return data_checks.check_class_labels(
+        return check_class_labels(
             labels, self.num_classes, num_examples, "labels"
         )
 

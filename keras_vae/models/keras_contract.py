@@ -11,10 +11,10 @@ from keras_vae.callbacks.progbar_logger import ProgbarLogger
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.models.steps_per_execution import exact_steps_per_execution
 from keras_vae.models.steps_per_execution import needs_every_batch
-from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_fit_arguments
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.argument_checks import fit_arguments
+from keras_vae.utils.label_checks import check_labels_absent
 
 # The positional arguments of `keras.Model.evaluate` and `predict` after
 # `x` (and `y`).
@@ -197,16 +197,16 @@ class KerasContractMixin:
         ]
 
     def _check_inputs(self, x, y, validation_data=None):
-        data_checks.check_labels_absent(y)
-        data_checks.check_data(x, self.data_shape, self._data_checks, "x")
+        check_labels_absent(y)
+        self._data_checks.check_inputs(x, self.data_shape, "x")
         if validation_data is not None:
             val_x, val_y, val_weight = keras.utils.unpack_x_y_sample_weight(
                 validation_data
             )
             check_sample_weight_absent(val_weight)
-            data_checks.check_labels_absent(val_y, "validation_data labels")
-            data_checks.check_data(
-                val_x, self.data_shape, self._data_checks, "validation_data"
+            check_labels_absent(val_y, "validation_data labels")
+            self._data_checks.check_inputs(
+                val_x, self.data_shape, "validation_data"
             )
 
 

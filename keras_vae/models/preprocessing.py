@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_vae.utils.data_checks import is_numeric_dtype
+from keras_vae.utils.arrays import is_numeric_dtype
+from keras_vae.utils.data_checks import DataChecks
 
 #: Pixel values 0-255 (uint8, or floats in [0, 255]).
 PIXELS_8BIT = "8bit"
@@ -65,7 +66,7 @@ def log_abs_jacobian(layer, data_shape):
     return ops.sum(log_scale)
 
 
-class RawData:
+class RawData(DataChecks):
     """Checks data given in its own units, as `likelihoods` check data in
     the model's units (`check_dtype`, `check_data`)."""
 

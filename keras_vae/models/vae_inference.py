@@ -5,9 +5,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_non_negative_float
 from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.latent_checks import check_latent
 
 
 class InferenceMixin:
@@ -121,7 +121,7 @@ class InferenceMixin:
         return epsilon
 
     def _check_z(self, z):
-        return data_checks.check_latent(z, self.latent_shape)
+        return check_latent(z, self.latent_shape)
 
     def _prior_sample(self, num_samples, seed, temperature=1.0):
         num_samples = check_positive_int(num_samples, "num_samples")
@@ -134,7 +134,7 @@ class InferenceMixin:
 
     def _as_float_array(self, x, name):
         x = np.asarray(x)
-        data_checks.check_data(x, self.data_shape, self._data_checks, name)
+        self._data_checks.check_inputs(x, self.data_shape, name)
         return x.astype("float32", copy=False)
 
     @staticmethod

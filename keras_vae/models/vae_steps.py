@@ -9,8 +9,8 @@ import keras
 from keras import ops
 
 from keras_vae.models.keras_contract import check_sample_weight_absent
-from keras_vae.utils import data_checks
 from keras_vae.utils.argument_checks import check_non_negative_float
+from keras_vae.utils.label_checks import check_labels_absent
 
 
 class StepsMixin:
@@ -57,7 +57,7 @@ class StepsMixin:
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        data_checks.check_labels_absent(y)
+        check_labels_absent(y)
         check_sample_weight_absent(sample_weight)
         return x
 

@@ -4,6 +4,11 @@ import sys
 
 import numpy as np
 
+from keras_vae.utils.arrays import as_array
+from keras_vae.utils.arrays import check_numbers
+from keras_vae.utils.arrays import count_non_finite
+from keras_vae.utils.label_checks import check_labels_absent
+
 
 class DataChecks:
     """Checks data given to a VAE: its structure and shape, then what the
@@ -66,8 +71,8 @@ class DataChecks:
             )
         if not isinstance(x, _array_types(tf)):
             return x  # Generators and PyDatasets are checked as they run.
-        array = _as_array(x, name)
-        _check_numbers(array, name)
+        array = as_array(x, name)
+        check_numbers(array, name)
         if array.ndim == 0:
             raise ValueError(
                 f"`{name}` must be an array of examples, batch axis first, "
@@ -80,7 +85,7 @@ class DataChecks:
             )
         _check_shape(array.shape, expected_shape, name)
         if np.issubdtype(array.dtype, np.floating):
-            bad = _count_non_finite(array)
+            bad = count_non_finite(array)
             if bad:
                 raise ValueError(
                     f"`{name}` holds {bad} NaN or infinite values; a VAE "
@@ -90,34 +95,6 @@ class DataChecks:
         self.check_dtype(array.dtype, name)
         self.check_data(array, name)
         return x
-
-
-def check_data(x, expected_shape, checks, name="x", labels_allowed=False):
-    """`checks.check_inputs(x, expected_shape, name, labels_allowed)`, for
-    the callers not yet moved to the method; `checks` may be any object
-    with `check_dtype` and `check_data` until they all are `DataChecks`."""
-    return DataChecks.check_inputs(
-        checks, x, expected_shape, name, labels_allowed
-    )
-
-
-def is_numeric_dtype(dtype):
-    """Whether `dtype` holds numbers: an integer or float dtype, not bool."""
-    dtype = np.dtype(dtype)
-    numeric = np.issubdtype(dtype, np.integer) or np.issubdtype(
-        dtype, np.floating
-    )
-    return numeric and dtype != np.bool_
-
-
-def check_labels_absent(y, name="y"):
-    if y is not None:
-        raise ValueError(
-            "This VAE is unconditional: it learns from `x` alone, so labels "
-            f"would be silently ignored. Pass only `x` (e.g. `fit(x)`), or "
-            f"drop the labels from your dataset. Received: {name} of type "
-            f"{type(y).__name__}"
-        )
 
 
 def _tensorflow():
@@ -197,105 +174,3 @@ def _matches(shape, expected):
 
 def _first_key(mapping):
     return next(iter(mapping), "x")
-
-
-def check_class_labels(y, num_classes, num_examples, name="labels"):
-    """Validates class labels: integers in `[0, num_classes)` of shape `(n,)`
-    or one-hot rows of shape `(n, num_classes)`; returns them one-hot, as
-    float32.
-
-    Args:
-        y: The labels.
-        num_classes: The number of classes of the conditional model.
-        num_examples: The number of examples the labels go with.
-        name: The argument name used in error messages.
-    """
-    if y is None:
-        raise ValueError(
-            f"This conditional VAE needs `{name}`: pass them with the data, "
-            f"e.g. `fit(x, y)` or `sample(16, labels=3)`. Received: {name}=None"
-        )
-    labels = np.asarray(y)
-    if labels.ndim == 2 and labels.shape[1] == num_classes:
-        rows_ok = np.all((labels == 0) | (labels == 1)) and np.all(
-            labels.sum(axis=1) == 1
-        )
-        if not rows_ok:
-            raise ValueError(
-                f"One-hot `{name}` must hold a single 1 per row. "
-                f"Received: {name} with rows summing to "
-                f"{sorted(set(labels.sum(axis=1).tolist()))[:5]}"
-            )
-        one_hot = labels.astype("float32")
-    elif labels.ndim == 1 and (
-        np.issubdtype(labels.dtype, np.integer) or labels.size == 0
-    ):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(
-                f"`{name}` must be class indices in [0, {num_classes}). "
-                f"Received: {name} in [{labels.min()}, {labels.max()}]"
-            )
-        one_hot = np.eye(num_classes, dtype="float32")[labels.astype(int)]
-    else:
-        raise ValueError(
-            f"`{name}` must be integer class indices of shape (n,) or "
-            f"one-hot rows of shape (n, {num_classes}). "
-            f"Received: {name}.shape={labels.shape}, dtype={labels.dtype}"
-        )
-    if len(one_hot) != num_examples:
-        raise ValueError(
-            f"`{name}` must have one label per example ({num_examples}). "
-            f"Received: {len(one_hot)} labels"
-        )
-    return one_hot
-
-
-def check_latent(z, latent_shape, name="z"):
-    """Returns `z` as a float32 array of shape `(n,) + latent_shape`, `n >=
-    1`, with finite values, or raises a `ValueError` naming the problem."""
-    array = _as_array(z, name)
-    _check_numbers(array, name)
-    if np.iscomplexobj(array):
-        raise ValueError(
-            f"`{name}` must be real. Received: {name}.dtype={array.dtype}"
-        )
-    latent_shape = tuple(latent_shape)
-    if array.ndim < 1 or tuple(array.shape[1:]) != latent_shape:
-        raise ValueError(
-            f"`{name}` must have shape (batch_size,) + {latent_shape}. "
-            f"Received: {name}.shape={array.shape}"
-        )
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` is empty: there is nothing to decode. "
-            f"Received: {name}.shape={array.shape}"
-        )
-    array = array.astype("float32")
-    bad = _count_non_finite(array)
-    if bad:
-        raise ValueError(
-            f"`{name}` holds {bad} NaN or infinite values (or values beyond "
-            f"float32). Received: {name} with {bad} non-finite values"
-        )
-    return array
-
-
-def _check_numbers(array, name):
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(
-            f"`{name}` must hold numbers. Received: {name}.dtype={array.dtype}"
-        )
-
-
-def _count_non_finite(array):
-    return int(array.size - np.count_nonzero(np.isfinite(array)))
-
-
-def _as_array(x, name):
-    try:
-        return np.asarray(x)
-    except ValueError as e:  # Ragged nested lists.
-        raise ValueError(
-            f"`{name}` must be a rectangular array: its rows have different "
-            f"lengths. Received: {name} that NumPy cannot stack ({e})"
-        ) from e

@@ -3,13 +3,12 @@
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from keras_vae.export import _checks
 from keras_vae.export.scores import score_noise
 from keras_vae.export.signatures import RESIZE_MODES
 from keras_vae.export.signatures import SIGNATURES
-from keras_vae.export.signatures import serving_module
+from keras_vae.export.signatures import serving_archive
 from keras_vae.export.signatures import signature_names
 from keras_vae.export.signatures import warmup_requests
 from keras_vae.export.warmup import write_warmup_requests
@@ -149,10 +148,10 @@ def export_saved_model(
     epsilon = None
     if "score" in signature_names(vae):
         epsilon = score_noise(vae.latent_shape, score_samples, score_seed)
-    module, signatures = serving_module(vae, resize, epsilon)
+    archive = serving_archive(vae, resize, epsilon)
     with atomic_path(version_dir, overwrite=overwrite) as temp:
         os.mkdir(temp)
-        tf.saved_model.save(module, temp, signatures=signatures)
+        archive.write_out(temp, verbose=False)
         write_warmup_requests(
             temp,
             warmup_requests(vae),

@@ -41,11 +41,13 @@ def takes_image_bytes(vae):
     )
 
 
-def serving_module(vae, resize="crop", epsilon=None):
-    """Returns a `tf.Module` with the serving functions, and its signatures.
+def serving_archive(vae, resize="crop", epsilon=None):
+    """Returns a `keras.export.ExportArchive` with the serving functions as
+    its endpoints, one per signature.
 
-    The module tracks only the model's `tf.Variable`s, not the Keras objects,
-    so the SavedModel's object graph holds nothing that needs Keras.
+    The archive tracks only the model's `tf.Variable`s, not the Keras
+    objects, so the SavedModel's object graph holds nothing that needs
+    Keras.
 
     Args:
         vae: A built `keras_vae.VAE` or `keras_vae.ConditionalVAE`.
@@ -56,18 +58,16 @@ def serving_module(vae, resize="crop", epsilon=None):
             `vae` has them.
     """
     functions = _Functions(vae, resize, epsilon)
-    names = signature_names(vae)
-    module = tf.Module()
-    # `variables`, not `weights`: with the seed generators' states, which
-    # `score` reads (through the encoder's unused sampling of `z`).
-    module.model_variables = [v.value for v in vae.variables]
-    signatures = {}
-    for name in names:
+    archive = keras.export.ExportArchive()
+    # All of `variables`, not only `weights`: with the seed generators'
+    # states, which `score` reads (through the encoder's unused sampling).
+    archive.track(vae)
+    for name in signature_names(vae):
         function = getattr(functions, name)
-        if name != "serving_default":
-            setattr(module, name, function)
-        signatures[name] = function.get_concrete_function()
-    return module, signatures
+        archive.add_endpoint(
+            name, function, input_signature=function.input_signature
+        )
+    return archive
 
 
 class _Functions:

@@ -195,7 +195,11 @@ def test_group_kl_values_equal_the_closed_form():
     # Group 1 at a known draw of z_0: KL(q(z_1|x, z_0) || p(z_1|z_0)).
     epsilon = np.random.default_rng(3).normal(size=(1, 64, 2 * L))
     _, _, kls = vae._log_weights(
-        x, keras.ops.convert_to_tensor(epsilon), False, "float64", True
+        x,
+        keras.ops.convert_to_tensor(epsilon.astype("float32")),
+        False,
+        keras_vae.backend.wide_float(),
+        True,
     )
     z0 = mean_0 + std_0 * epsilon[0, :, :L]
     joined = np.concatenate([z0, x], axis=1)
@@ -615,6 +619,7 @@ def test_prior_latents_draw_each_group_given_the_ones_above():
     np.testing.assert_allclose(np.var(draws[:, L:], 0), A**2 + S, rtol=0.05)
 
 
+@pytest.mark.tensorflow_only  # The SavedModel and TFLite exports.
 def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter

@@ -125,6 +125,7 @@ def test_log_likelihood_is_a_bound_tighter_than_the_elbo(cifar, trained):
 
 
 @needs_cifar
+@pytest.mark.tensorflow_only  # The SavedModel and TFLite exports.
 def test_keras_file_savedmodel_and_tflite(cifar, trained, tmp_path):
     vae, _ = trained
     vae.save(tmp_path / "m.keras")

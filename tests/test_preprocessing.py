@@ -45,7 +45,8 @@ def twins(input_shape, preprocessing, likelihood="bernoulli"):
         for a, b in zip(
             getattr(plain, part).weights, getattr(raw, part).weights
         ):
-            a.assign(b)
+            # A copy: on JAX the arrays a step donates are then deleted.
+            a.assign(keras.ops.convert_to_numpy(b))
     return raw, plain
 
 

@@ -111,6 +111,7 @@ def test_plot_prints_each_file_it_wrote_and_no_other(
     assert not os.path.exists(paths[3])
 
 
+@pytest.mark.tensorflow_only  # The SavedModel and TFLite exports.
 def test_export_prints_each_file_it_wrote_and_no_other(
     model_path, tmp_path, capsys
 ):

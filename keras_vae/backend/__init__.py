@@ -6,7 +6,9 @@ runs on (`keras.backend.backend()`), `replica_normal` its draw of
 standard normal noise (different on every replica of a `tf.distribute`
 strategy), and `inference_function` compiles an inference function where
 the backend can with the model's variables as they are (a `tf.function`
-on TensorFlow).
+on TensorFlow). `wide_float()` is the float dtype of the estimates that
+need more than float32 where the backend has one (float64; on JAX only
+with `jax_enable_x64`).
 """
 
 import keras
@@ -14,6 +16,7 @@ import keras
 BACKEND = keras.backend.backend()
 
 if BACKEND == "tensorflow":
+    from keras_vae.backend.common import wide_float
     from keras_vae.backend.tensorflow.distribute import replica_normal
     from keras_vae.backend.tensorflow.functions import inference_function
     from keras_vae.backend.tensorflow.trainer import (
@@ -22,10 +25,12 @@ if BACKEND == "tensorflow":
 elif BACKEND == "jax":
     from keras_vae.backend.common import inference_function
     from keras_vae.backend.common import replica_normal
+    from keras_vae.backend.jax.precision import wide_float
     from keras_vae.backend.jax.trainer import JAXTrainer as Trainer
 elif BACKEND == "torch":
     from keras_vae.backend.common import inference_function
     from keras_vae.backend.common import replica_normal
+    from keras_vae.backend.common import wide_float
     from keras_vae.backend.torch.trainer import TorchTrainer as Trainer
 else:
     raise ImportError(
@@ -34,4 +39,10 @@ else:
         f"backend={BACKEND!r}"
     )
 
-__all__ = ["BACKEND", "Trainer", "inference_function", "replica_normal"]
+__all__ = [
+    "BACKEND",
+    "Trainer",
+    "inference_function",
+    "replica_normal",
+    "wide_float",
+]

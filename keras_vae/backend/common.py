@@ -15,6 +15,12 @@ def inference_function(fn):
     return fn
 
 
+def wide_float():
+    """`"float64"`: the float TensorFlow and PyTorch compute densities and
+    log-sum-exps in where float32 would round."""
+    return "float64"
+
+
 def refuse_tf_distribute():
     """Raises a `ValueError` under a `tf.distribute` strategy, which only the
     TensorFlow backend runs."""
@@ -43,6 +49,18 @@ class KerasLoopTrainer:
     hook for this, and has no public counterpart.
     """
 
+    def make_train_function(self, force=False):
+        super().make_train_function(force)
+        self.train_function = _counting(self.train_function)
+
+    def make_test_function(self, force=False):
+        super().make_test_function(force)
+        self.test_function = _counting(self.test_function)
+
+    def make_predict_function(self, force=False):
+        super().make_predict_function(force)
+        self.predict_function = _counting(self.predict_function)
+
     def _tracker_results(self, trackers):
         return {m.name: m.result() for m in trackers}
 
@@ -70,3 +88,44 @@ class KerasLoopTrainer:
             data = keras.ops.cast(self._data(inputs), "float32")
             data_batch = (inputs, data)
         return super()._symbolic_build(data_batch=data_batch)
+
+
+class _StepCounting:
+    """A function of Keras's JAX or PyTorch loop, `(state, iterator)` or
+    `(batches)`, that records how many batches it ran as `steps_run`: the
+    loop numbers an execution's last step as if it were full, which the
+    progress bar corrects with it (`callbacks.ProgbarLogger`)."""
+
+    def __init__(self, function):
+        self.function = function
+        self.steps_run = None
+
+    def __call__(self, *args):
+        *first, batches = args
+        if isinstance(batches, list):
+            self.steps_run = len(batches)
+            return self.function(*args)
+        counting = _CountingIterator(batches)
+        result = self.function(*first, counting)
+        self.steps_run = counting.count
+        return result
+
+
+class _CountingIterator:
+    def __init__(self, iterator):
+        self.iterator = iterator
+        self.count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self.iterator)
+        self.count += 1
+        return item
+
+
+def _counting(function):
+    if function is None or isinstance(function, _StepCounting):
+        return function
+    return _StepCounting(function)

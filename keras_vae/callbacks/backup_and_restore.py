@@ -193,17 +193,27 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         train_function = model.train_function
         remaining = [count]
 
-        def skipping_train_function(iterator):
+        def skipping_train_function(*args):
+            # `(iterator)` on TensorFlow, `(state, iterator)` on JAX, and
+            # `(batches)` on PyTorch: the execution's batches, drawn.
+            batches = args[-1]
             if remaining[0] <= 0:
-                return train_function(iterator)
+                return train_function(*args)
+            if isinstance(batches, list):
+                skip = min(remaining[0], len(batches))
+                remaining[0] -= skip
+                if skip < len(batches):
+                    return train_function(*args[:-1], batches[skip:])
+                return {}
             skip = min(remaining[0], model.steps_per_execution)
             remaining[0] -= skip
             for _ in range(skip):
-                if not iterator.get_next_as_optional().has_value():
-                    raise StopIteration
+                _skip_batch(batches)
             if skip < model.steps_per_execution:
                 # The backup ended inside an execution of this `fit`.
-                return train_function(iterator)
+                return train_function(*args)
+            if len(args) == 2:
+                return {}, args[0]  # JAX's state, unchanged.
             return model.get_metrics_result()
 
         self._train_function = train_function
@@ -213,6 +223,14 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if self._train_function is not None:
             self.model.train_function = self._train_function
             self._train_function = None
+
+
+def _skip_batch(iterator):
+    if hasattr(iterator, "get_next_as_optional"):  # A `tf.data` iterator.
+        if not iterator.get_next_as_optional().has_value():
+            raise StopIteration
+    else:
+        next(iterator)
 
 
 def _read_progress(weights_path):

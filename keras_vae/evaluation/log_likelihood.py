@@ -147,13 +147,14 @@ def _log_weights_fn(vae):
         vae = vae_ref()
         batch = ops.shape(vae._data(inputs))[0]
         shape = (num_samples, batch) + tuple(vae.latent_shape)
-        epsilon = keras.random.normal(shape, dtype="float64", seed=generator)
+        dtype = backend.wide_float()
+        epsilon = keras.random.normal(shape, dtype=dtype, seed=generator)
         # 8-bit values under a density: one draw of `x + u` per example and
         # chunk (see `VAE._dequantized`), still a bound on `log P(x)`.
         noise = keras.random.uniform(
             ops.shape(vae._data(inputs)), seed=generator
         )
         inputs = vae._dequantized(inputs, noise)
-        return vae.log_importance_weights(inputs, epsilon, dtype="float64")
+        return vae.log_importance_weights(inputs, epsilon, dtype=dtype)
 
     return backend.inference_function(log_weights), generator

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vae import backend
 from keras_vae.utils.argument_checks import check_positive_int
 
 
@@ -44,7 +45,8 @@ def fixed_noise_scores(vae, inputs, epsilon):
     `z_k = z_mean + sigma * epsilon[k]`: the estimate of
     `keras_vae.evaluation.log_likelihood`, but with `epsilon` broadcast over
     the batch instead of drawn anew, so an example always gets the same
-    score. The densities and the log-sum-exp are computed in float64. A
+    score. The densities and the log-sum-exp are computed in float64 (in
+    float32 on JAX unless `jax_enable_x64` is on). A
     density over 8-bit pixel values (a Gaussian with
     `preprocessing="8bit"`), which `log_likelihood` evaluates at `x + u`
     for a random `u ~ U[0, 1)`, is evaluated at the centre of each value's
@@ -59,7 +61,7 @@ def fixed_noise_scores(vae, inputs, epsilon):
             (`score_noise`).
 
     Returns:
-        A float64 tensor of shape `(batch,)`.
+        A tensor of shape `(batch,)`, float64 where the densities are.
     """
     inputs = keras.tree.map_structure(ops.convert_to_tensor, inputs)
     data = ops.cast(vae._data(inputs), "float32")
@@ -73,6 +75,6 @@ def fixed_noise_scores(vae, inputs, epsilon):
     # The KL layer's `add_loss` stays in the scope, out of `vae.losses`.
     with keras.StatelessScope():
         log_w = vae.log_importance_weights(
-            inputs, epsilon, training=False, dtype="float64"
+            inputs, epsilon, training=False, dtype=backend.wide_float()
         )
     return -(ops.logsumexp(log_w, axis=0) - math.log(k))

@@ -116,7 +116,8 @@ class UpdateGuard(keras.layers.Layer):
         return self.add_weight(
             shape=(),
             initializer="zeros",
-            dtype="int64",
+            # int32: JAX has no int64 unless `jax_enable_x64` is on.
+            dtype="int32",
             trainable=False,
             autocast=False,
             aggregation="only_first_replica",
@@ -173,7 +174,7 @@ class UpdateGuard(keras.layers.Layer):
         apply(gradients)
         for variable, value in zip(changed, before):
             variable.assign(ops.where(skip, value, variable.value))
-        self.skipped_updates.assign_add(ops.cast(skip, "int64"))
+        self.skipped_updates.assign_add(ops.cast(skip, "int32"))
         self.consecutive_skips.assign(
             ops.where(skip, self.consecutive_skips.value + 1, 0)
         )
@@ -210,6 +211,8 @@ class ConsecutiveSkipsCheck(keras.callbacks.Callback):
         guard = self.guard
         if guard.skip_gradient_norm is None:
             return
+        # On JAX, `self.model` puts the loop's state back in the variables.
+        self.model
         consecutive = int(ops.convert_to_numpy(guard.consecutive_skips))
         if consecutive <= guard.max_consecutive_skips:
             return

@@ -198,7 +198,8 @@ def test_a_trained_conditional_vae_matches_a_hand_computed_estimate():
     logits = cvae.decoder(
         [z.reshape(-1, 2).astype("float32"), np.tile(one_hot, (k, 1))]
     )
-    logits = np.asarray(logits, "float64").reshape(k, n, 64)
+    logits = keras.ops.convert_to_numpy(logits).astype("float64")
+    logits = logits.reshape(k, n, 64)
     pixels = x.reshape(1, n, 64).astype("float64")
     log_px_z = np.sum(pixels * logits - np.logaddexp(0, logits), axis=-1)
     log_pz = np.sum(-0.5 * z**2 - 0.5 * math.log(2 * math.pi), axis=-1)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
+from backend_defaults import MULTI_STEP
+from backend_defaults import STEPS_PER_EXECUTION
 from gradients import value_and_grad
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -294,7 +296,7 @@ def test_importance_weighted_bound_is_finite_at_extremes(z_log_var):
 # --- A NaN that still appears stops training --------------------------------
 
 
-def nan_vae(poison_decoder, steps_per_execution=32):
+def nan_vae(poison_decoder, steps_per_execution=STEPS_PER_EXECUTION):
     vae = keras_vae.build_mlp_vae(
         input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0
     )
@@ -329,6 +331,7 @@ def test_fit_stops_on_a_nan_decoder_weight_and_names_the_term(vectors):
     assert vae.optimizer.iterations.numpy() == 1
 
 
+@MULTI_STEP
 def test_fit_stops_on_a_huge_learning_rate(vectors):
     vae = keras_vae.build_mlp_vae(
         input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0

@@ -1,10 +1,12 @@
 """The progress bar counts exactly the batches that ran, under the default
-`steps_per_execution=32`: 63/63 for an epoch of 63 batches, never 64/63."""
+`steps_per_execution` (32; 1 on PyTorch): 63/63 for an epoch of 63
+batches, never 64/63."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from backend_defaults import STEPS_PER_EXECUTION
 
 import keras_vae
 
@@ -28,9 +30,17 @@ def fitted_vae(data, **fit_kwargs):
         input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=0
     )
     vae.compile(optimizer="adam")
-    assert vae.steps_per_execution == 32
+    assert vae.steps_per_execution == STEPS_PER_EXECUTION
     history = vae.fit(data, verbose=1, **fit_kwargs)
     return vae, history
+
+
+def progress(num_batches):
+    """The counts the bar shows in an epoch: the end of each execution of
+    `STEPS_PER_EXECUTION` steps, the last (short) one, then the final
+    line."""
+    full = range(STEPS_PER_EXECUTION, num_batches, STEPS_PER_EXECUTION)
+    return [*full, num_batches, num_batches]
 
 
 def examples(n):
@@ -71,10 +81,12 @@ def test_fit_counts_63_of_63(make_data, progbar_updates, capsys):
     currents = [current for current, _, _ in progbar_updates]
     # Each epoch: the first execution of 32 steps, the last of 31, then the
     # final line at the target.
-    assert currents == [32, 63, 63] * 2
-    for current, target, _ in progbar_updates[3:]:
+    assert currents == progress(63) * 2
+    epoch = len(progress(63))
+    for current, target, _ in progbar_updates[epoch:]:
         assert target == 63 and current <= target
-    assert progbar_updates[2][1] == 63  # Learned in the first epoch if unknown.
+    # Learned in the first epoch if unknown.
+    assert progbar_updates[epoch - 1][1] == 63
     output = capsys.readouterr().out
     assert "63/63" in output and "64/63" not in output
     assert "64/" not in output
@@ -97,11 +109,11 @@ def test_evaluate_and_predict_count_exactly(progbar_updates):
     vae, _ = fitted_vae(x, epochs=1, batch_size=32)
     progbar_updates.clear()
     vae.evaluate(x, batch_size=32, verbose=1)
-    assert [c for c, _, _ in progbar_updates] == [32, 63, 63]
+    assert [c for c, _, _ in progbar_updates] == progress(63)
     progbar_updates.clear()
     dataset = unknown_length(tf.data.Dataset.from_tensor_slices(x).batch(32))
     vae.evaluate(dataset, verbose=1)
-    assert [c for c, _, _ in progbar_updates] == [32, 63, 63]
+    assert [c for c, _, _ in progbar_updates] == progress(63)
     progbar_updates.clear()
     predictions = vae.predict(x, batch_size=32, verbose=1)
     assert predictions.shape == x.shape

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from backend_defaults import MULTI_STEP
 from google.protobuf import text_format
 from tensorboard.plugins import projector
 
@@ -90,7 +91,9 @@ def x():
     return rng.uniform(size=(40,) + SHAPE).astype("float32")
 
 
-@pytest.mark.parametrize("steps_per_execution", [1, 32])
+@pytest.mark.parametrize(
+    "steps_per_execution", [1, pytest.param(32, marks=MULTI_STEP)]
+)
 def test_summaries_match_the_model_beside_keras_tensorboard(
     tmp_path, x, steps_per_execution
 ):

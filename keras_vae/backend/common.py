@@ -2,6 +2,12 @@
 
 import keras
 
+#: The default `steps_per_execution` of `VAE.compile` on JAX (PyTorch
+#: takes 1): Keras runs the steps of one execution back to back, and the
+#: callbacks and the progress bar see each execution once, as on
+#: TensorFlow.
+STEPS_PER_EXECUTION = 32
+
 
 def replica_normal(shape, dtype, seed_generator):
     """`keras.random.normal(shape, dtype=dtype, seed=seed_generator)`: on
@@ -60,6 +66,9 @@ class KerasLoopTrainer:
     def make_predict_function(self, force=False):
         super().make_predict_function(force)
         self.predict_function = _counting(self.predict_function)
+
+    def _default_steps_per_execution(self):
+        return STEPS_PER_EXECUTION
 
     def _tracker_results(self, trackers):
         return {m.name: m.result() for m in trackers}

@@ -6,10 +6,6 @@ import keras
 
 from keras_vae.backend.common import KerasLoopTrainer
 
-#: The default `steps_per_execution` of `VAE.compile` on JAX: Keras runs
-#: the steps of one execution back to back and syncs once.
-STEPS_PER_EXECUTION = 32
-
 
 class JAXTrainer(KerasLoopTrainer):
     """The JAX half of `keras_vae.VAE`'s training loop.
@@ -104,9 +100,6 @@ class JAXTrainer(KerasLoopTrainer):
             variable.assign(value)
         for variable, value in zip(optimizer_variables, optimizer_values):
             variable.assign(value)
-
-    def _default_steps_per_execution(self):
-        return STEPS_PER_EXECUTION
 
 
 def _run_stateless(fn, variables, values, collect_losses=False):

@@ -36,5 +36,5 @@ class TorchTrainer(KerasLoopTrainer):
         self.optimizer.apply(gradients, self.trainable_weights)
 
     def _default_steps_per_execution(self):
-        # Eager steps: nothing to fuse.
+        # Keras's PyTorch trainer takes only 1 (it refuses more).
         return 1

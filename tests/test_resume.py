@@ -16,12 +16,16 @@ import time
 
 import numpy as np
 import pytest
+from backend_defaults import STEPS_PER_EXECUTION
 
 TIMEOUT = 300  # Seconds for any one child process.
 STEPS_PER_EPOCH = 80  # 4,000 images in batches of 50.
 EPOCHS = 3
 WARMUP_STEPS = 4 * STEPS_PER_EPOCH  # Still warming up when training ends.
-KILL_AT = STEPS_PER_EPOCH + 32  # The first mid-epoch backup of epoch 1.
+# The first mid-epoch backup of epoch 1: after its first execution of 32
+# steps; with one step per execution (PyTorch) every 32 steps from the
+# start, at 96 and 128.
+KILL_AT = STEPS_PER_EPOCH + 32 if STEPS_PER_EXECUTION > 1 else 128
 
 CHILD = textwrap.dedent(
     """
@@ -196,7 +200,7 @@ def test_resumes_at_the_step_of_the_last_backup(tmp_path):
     full_end = runs["full_end"]
     assert backup_files == ["latest.weights.h5"]
 
-    # The backup was made in mid-epoch 1, after 32 of its 80 steps.
+    # The backup was made in mid-epoch 1.
     assert int(killed["iterations"]) == KILL_AT
     # The resumed process starts from it, not from scratch: the optimizer
     # step, Adam's moments, the warm-up schedule and beta all come back.
@@ -213,7 +217,7 @@ def test_resumes_at_the_step_of_the_last_backup(tmp_path):
         start["beta"], (KILL_AT - 1) / WARMUP_STEPS, rtol=1e-6
     )
 
-    # It skips the 32 batches the backup had trained on: the run ends after
+    # It skips the batches the backup had trained on: the run ends after
     # exactly the steps of the uninterrupted one, so the step-keyed
     # learning rate and KL warm-up end at the same values.
     assert int(end["iterations"]) == EPOCHS * STEPS_PER_EPOCH

@@ -20,8 +20,10 @@ class TorchTrainer(KerasLoopTrainer):
         self._apply_kl_warmup()
         self.zero_grad()
         terms = self._training_terms(inputs, training=True)
-        self.optimizer.scale_loss(terms[0]).backward()
-        gradients = [v.value.grad for v in self.trainable_weights]
+        gradients = []
+        if self.trainable_weights:  # A frozen model has no graph to walk.
+            self.optimizer.scale_loss(terms[0]).backward()
+            gradients = [v.value.grad for v in self.trainable_weights]
         with torch.no_grad():
             applied = self._apply_gradients(gradients)
             return self._step_logs(inputs, terms, applied)

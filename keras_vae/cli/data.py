@@ -9,7 +9,7 @@ from keras_vae.cli.data_arguments import add_data_arguments
 from keras_vae.cli.data_arguments import parse_columns
 from keras_vae.cli.data_arguments import parse_image_size
 from keras_vae.cli.distributed_folder import sharded_folder
-from keras_vae.cli.folder_data import first_examples
+from keras_vae.cli.folder_data import folder_data
 from keras_vae.cli.folder_data import folder_options
 from keras_vae.cli.folder_data import has_class_folders
 from keras_vae.cli.folder_data import images_only
@@ -102,19 +102,13 @@ def _own_data(args, batch_size, test_limit, shuffle):
         path, validation_split=split, seed=args.seed, labels=labels, **options
     )
     if os.path.isdir(path):
-        x_test, y_test = first_examples(validation, test_limit)
-        ids = list(validation.file_paths)
-        return Data(
+        return folder_data(
             images_only(train),
             images_only(validation),
-            x_test,
-            y_test,
-            ids,
-            x_test.shape[1:],
-            "8bit",
-            "model",
+            validation,
             len(train.file_paths),
-            len(ids),
+            len(validation.file_paths),
+            test_limit,
         )
     x, _ = _split_labels(train, labels)
     x_val, y_val = _split_labels(validation, labels)

@@ -1,8 +1,7 @@
 """A folder of images read under a `tf.distribute` strategy, each worker
 its shard of the files: `sharded_folder`."""
 
-from keras_vae.cli.command_data import Data
-from keras_vae.cli.folder_data import first_examples
+from keras_vae.cli.folder_data import folder_data
 from keras_vae.cli.folder_data import folder_options
 from keras_vae.cli.folder_data import has_class_folders
 from keras_vae.cli.folder_data import images_only
@@ -63,9 +62,9 @@ def sharded_folder(args, strategy, batch_size, test_limit, shuffle):
         lambda context: pipeline(context, 1)
     )
     (local_train, local_validation), *_ = shards.values()
-    ids = list(local_validation.file_paths)
     num_train, num_validation = sum_over_workers(
-        strategy, [len(local_train.file_paths), len(ids)]
+        strategy,
+        [len(local_train.file_paths), len(local_validation.file_paths)],
     )
     # Keras builds the model from the first step's batches, averaged over
     # the replicas, which fails unless every replica has a full batch.
@@ -77,18 +76,13 @@ def sharded_folder(args, strategy, batch_size, test_limit, shuffle):
             f"{num_validation}: pass a smaller --batch-size (or a larger "
             f"--validation-split). Received: --batch-size {batch_size}"
         )
-    x_test, y_test = first_examples(local_validation, test_limit)
-    return Data(
+    return folder_data(
         train,
         validation,
-        x_test,
-        y_test,
-        ids,
-        x_test.shape[1:],
-        "8bit",
-        "model",
+        local_validation,
         num_train,
         num_validation,
+        test_limit,
     )
 
 

@@ -3,6 +3,7 @@ of images."""
 
 import os
 
+from keras_vae.cli.command_data import Data
 from keras_vae.cli.data_arguments import parse_image_size
 
 
@@ -15,6 +16,37 @@ def folder_options(args, batch_size, shuffle):
         skip_bad_files=args.skip_bad_files,
         batch_size=batch_size,
         shuffle=shuffle,
+    )
+
+
+def folder_data(
+    train, validation, local_validation, num_train, num_validation, test_limit
+):
+    """The `Data` of a folder of images, 8-bit pixel values.
+
+    Args:
+        train: The training data, as `fit` takes it.
+        validation: The validation data, as `fit` takes it.
+        local_validation: The batched `tf.data` validation dataset this
+            worker reads, of images or `(images, labels)`, with its
+            `file_paths`: the `ids`, and `x_test` and `y_test` (its first
+            `test_limit` examples).
+        num_train: The number of training files, of all workers.
+        num_validation: The number of validation files, of all workers.
+        test_limit: The most examples in `x_test` (`None`: all).
+    """
+    x_test, y_test = first_examples(local_validation, test_limit)
+    return Data(
+        train=train,
+        validation=validation,
+        x_test=x_test,
+        y_test=y_test,
+        ids=list(local_validation.file_paths),
+        input_shape=x_test.shape[1:],
+        kind="8bit",
+        name="model",
+        num_train=num_train,
+        num_validation=num_validation,
     )
 
 

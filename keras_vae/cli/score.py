@@ -85,25 +85,23 @@ def run(args):
             f"Received: --output {args.output}"
         )
     vae = load_vae(args.model)
-    ids, x = read_examples(vae, args.data, args)
-    scores = evaluation.anomaly_scores(
-        vae,
-        x,
-        num_samples=args.num_samples,
-        seed=args.seed,
-        verbose=args.verbose,
-    )
-    bits = scores / (math.prod(vae.data_shape) * math.log(2))
-    threshold = None
-    if args.reference:
-        _, reference = read_examples(vae, args.reference, args)
-        reference_scores = evaluation.anomaly_scores(
+
+    def score(examples):
+        return evaluation.anomaly_scores(
             vae,
-            reference,
+            examples,
             num_samples=args.num_samples,
             seed=args.seed,
             verbose=args.verbose,
         )
+
+    ids, x = read_examples(vae, args.data, args)
+    scores = score(x)
+    bits = scores / (math.prod(vae.data_shape) * math.log(2))
+    threshold = None
+    if args.reference:
+        _, reference = read_examples(vae, args.reference, args)
+        reference_scores = score(reference)
         threshold = float(np.quantile(reference_scores, args.quantile))
     with atomic_path(args.output, overwrite=args.overwrite) as temp:
         with open(temp, "w", newline="") as f:

@@ -4,6 +4,7 @@ from keras import ops
 
 from keras_vae.likelihoods.flatten import flatten_examples
 from keras_vae.likelihoods.likelihood import Likelihood
+from keras_vae.utils.range_checks import check_range
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -59,11 +60,6 @@ class Bernoulli(Likelihood):
             )
 
     def check_data(self, x, name="x"):
-        low, high = float(np.min(x)), float(np.max(x))
-        if low < 0.0 or high > 1.0:
-            raise ValueError(
-                f"The Bernoulli likelihood needs data in [0, 1], but `{name}` "
-                f"ranges over [{low:g}, {high:g}]. Rescale it, or use "
-                f"`likelihood='gaussian'` for real-valued data. Received: "
-                f"min={low:g}, max={high:g}"
-            )
+        needs = "The Bernoulli likelihood needs data in [0, 1]"
+        fix = "Rescale it, or use `likelihood='gaussian'` for real-valued data."
+        check_range(x, name, 0.0, 1.0, needs, fix)

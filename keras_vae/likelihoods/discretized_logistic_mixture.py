@@ -15,6 +15,7 @@ from keras_vae.likelihoods.flatten import flatten_examples
 from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.arrays import is_numeric_dtype
+from keras_vae.utils.range_checks import check_8bit_range
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -199,15 +200,8 @@ class DiscretizedLogisticMixture(Likelihood):
     def check_data(self, x, name="x"):
         if np.size(x) == 0:
             return
-        low, high = float(np.min(x)), float(np.max(x))
-        if low < 0 or high > 255:
-            raise ValueError(
-                f"The {type(self).__name__} likelihood models 8-bit pixel "
-                f"values, 0 to 255, but `{name}` ranges over "
-                f"[{low:g}, {high:g}]. Pass the images as they were read "
-                f"(uint8), not standardized. Received: min={low:g}, "
-                f"max={high:g}"
-            )
+        subject = f"The {type(self).__name__} likelihood models"
+        _, high = check_8bit_range(x, name, subject, "standardized")
         if np.issubdtype(x.dtype, np.floating):
             fractional = np.asarray(x)[np.asarray(x) != np.round(x)]
             if fractional.size:

@@ -1,15 +1,14 @@
 import keras
 
-from keras_vae import likelihoods
+from keras_vae.models.builder_arguments import VAE_ARGUMENTS
+from keras_vae.models.builder_arguments import check_conv_arguments
+from keras_vae.models.builder_arguments import model_kwargs
+from keras_vae.models.dense_latent import dense_decoder_features
+from keras_vae.models.dense_latent import dense_encoder_features
 from keras_vae.models.gaussian_encoder_head import assemble_vae
-from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
-from keras_vae.models.gaussian_encoder_head import label_input
-from keras_vae.models.image_sizes import check_image_shape
 from keras_vae.models.image_sizes import halved_sizes
 from keras_vae.models.image_sizes import output_padding
-from keras_vae.utils.argument_checks import check_int_tuple
-from keras_vae.utils.argument_checks import check_positive_int
 
 
 def build_conv_vae(
@@ -74,11 +73,13 @@ def build_conv_vae(
     rgb.decoder.output_shape  # (None, 100, 75, 3)
     ```
     """
-    input_shape = check_image_shape(input_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
-    filters = check_int_tuple(filters, "filters")
-    hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
-    likelihood = likelihoods.get(likelihood)
+    # The arguments the VAE takes as they are, before any is reassigned.
+    kwargs = model_kwargs(locals(), VAE_ARGUMENTS)
+    input_shape, latent_dim, filters, hidden_units, likelihood = (
+        check_conv_arguments(
+            input_shape, latent_dim, filters, hidden_units, likelihood
+        )
+    )
     channels = likelihood.output_channels(input_shape[2])
     # The (height, width) of the image and after each strided convolution.
     sizes = halved_sizes(input_shape[:2], len(filters))
@@ -89,19 +90,14 @@ def build_conv_vae(
         h = keras.layers.Conv2D(
             f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"
         )(h)
-    x_label = label_input(num_classes)
-    h = concatenate_label(keras.layers.Flatten()(h), x_label)
-    for i, units in enumerate(hidden_units):
-        h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
+    x_label, h = dense_encoder_features(h, num_classes, hidden_units)
     outputs = gaussian_encoder_head(
         h, latent_dim, beta=beta, free_bits=free_bits, seed=seed
     )
 
-    z = keras.Input(shape=(latent_dim,), name="z")
-    z_label = label_input(num_classes)
-    h = concatenate_label(z, z_label)
-    for i, units in enumerate(reversed(hidden_units)):
-        h = keras.layers.Dense(units, "relu", name=f"hidden_{i}")(h)
+    z, z_label, h = dense_decoder_features(
+        latent_dim, num_classes, hidden_units
+    )
     small = sizes[-1] + (filters[-1],)
     h = keras.layers.Dense(small[0] * small[1] * small[2], "relu")(h)
     h = keras.layers.Reshape(small)(h)
@@ -117,15 +113,5 @@ def build_conv_vae(
         )(h)
     params = keras.layers.Conv2D(channels, 3, padding="same", name="params")(h)
     return assemble_vae(
-        x,
-        x_label,
-        outputs,
-        z,
-        z_label,
-        params,
-        name,
-        likelihood=likelihood,
-        num_importance_samples=num_importance_samples,
-        seed=seed,
-        preprocessing=preprocessing,
+        x, x_label, outputs, z, z_label, params, likelihood=likelihood, **kwargs
     )

@@ -1,8 +1,14 @@
+import functools
+
 import keras
 
 from keras_vae import likelihoods
+from keras_vae.models.builder_arguments import HIERARCHICAL_VAE_ARGUMENTS
+from keras_vae.models.builder_arguments import model_kwargs
+from keras_vae.models.hierarchical_heads import gaussian_heads
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
 from keras_vae.models.image_sizes import check_image_shape as _check_image_shape
+from keras_vae.models.image_sizes import halved_sizes as _halved_sizes
 from keras_vae.models.image_sizes import output_padding as _output_padding
 from keras_vae.utils.argument_checks import check_int_tuple
 
@@ -89,6 +95,8 @@ def build_hierarchical_vae(
     vae.fit(x_train_uint8, epochs=10, batch_size=128)
     ```
     """
+    # The arguments the model takes as they are, before any is reassigned.
+    vae_kwargs = model_kwargs(locals(), HIERARCHICAL_VAE_ARGUMENTS)
     input_shape = _check_image_shape(input_shape)
     filters = check_int_tuple(filters, "filters")
     groups = _check_latent_channels(latent_channels, len(filters))
@@ -96,9 +104,7 @@ def build_hierarchical_vae(
     out_channels = likelihood.output_channels(input_shape[2])
     # The (height, width) at each level: the image's, then halved per
     # entry of `filters`; the width of the paths at each level.
-    sizes = [input_shape[:2]]
-    for _ in filters:
-        sizes.append(tuple((n + 1) // 2 for n in sizes[-1]))
+    sizes = _halved_sizes(input_shape[:2], len(filters))
     widths = (filters[0],) + filters
 
     def conv(width, kernel=3, act=activation, **kwargs):
@@ -178,47 +184,15 @@ def build_hierarchical_vae(
     )(t)
     decoder = keras.Model(h_last, params, name="decoder")
 
-    return HierarchicalVAE(
-        encoder,
-        posteriors,
-        priors,
-        merges,
-        decoder,
-        likelihood=likelihood,
-        beta=beta,
-        free_bits=free_bits,
-        num_importance_samples=num_importance_samples,
-        seed=seed,
-        preprocessing=preprocessing,
-        log_variance_bound=log_variance_bound,
-        clip_gradient_norm=clip_gradient_norm,
-        skip_gradient_norm=skip_gradient_norm,
-        max_consecutive_skips=max_consecutive_skips,
-        name=name,
-    )
+    networks = encoder, posteriors, priors, merges, decoder
+    return HierarchicalVAE(*networks, likelihood=likelihood, **vae_kwargs)
 
 
 def _gaussian_heads(features, channels, prefix, zeros=False):
     """`[mean, log_var]` 3x3 convolutions, in float32; with `zeros`, both
-    start at 0 (a standard normal)."""
-    initializer = "zeros" if zeros else "glorot_uniform"
-    mean = keras.layers.Conv2D(
-        channels,
-        3,
-        padding="same",
-        kernel_initializer=initializer,
-        dtype="float32",
-        name=f"{prefix}_mean",
-    )(features)
-    log_var = keras.layers.Conv2D(
-        channels,
-        3,
-        padding="same",
-        kernel_initializer="zeros",
-        dtype="float32",
-        name=f"{prefix}_log_var",
-    )(features)
-    return [mean, log_var]
+    start at 0 (a standard normal). See `gaussian_heads`."""
+    conv = functools.partial(keras.layers.Conv2D, channels, 3, padding="same")
+    return gaussian_heads(conv, features, prefix, zeros)
 
 
 def _check_latent_channels(latent_channels, num_levels):

@@ -1,8 +1,12 @@
+import functools
 import math
 
 import keras
 
 from keras_vae import likelihoods
+from keras_vae.models.builder_arguments import HIERARCHICAL_VAE_ARGUMENTS
+from keras_vae.models.builder_arguments import model_kwargs
+from keras_vae.models.hierarchical_heads import gaussian_heads
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
 from keras_vae.models.mlp_vae import params_shape
 from keras_vae.utils.argument_checks import check_int_tuple
@@ -72,6 +76,8 @@ def build_hierarchical_mlp_vae(
     vae.fit(x_train_binarized, epochs=100, batch_size=100)
     ```
     """
+    # The arguments the model takes as they are, before any is reassigned.
+    vae_kwargs = model_kwargs(locals(), HIERARCHICAL_VAE_ARGUMENTS)
     input_shape = check_int_tuple(input_shape, "input_shape")
     latent_dims = check_int_tuple(latent_dims, "latent_dims")
     hidden_units = check_int_tuple(hidden_units, "hidden_units")
@@ -144,40 +150,12 @@ def build_hierarchical_mlp_vae(
         last, keras.layers.Reshape(out_shape)(t), name="decoder"
     )
 
-    return HierarchicalVAE(
-        encoder,
-        posteriors,
-        priors,
-        merges,
-        decoder,
-        likelihood=likelihood,
-        beta=beta,
-        free_bits=free_bits,
-        num_importance_samples=num_importance_samples,
-        seed=seed,
-        preprocessing=preprocessing,
-        log_variance_bound=log_variance_bound,
-        clip_gradient_norm=clip_gradient_norm,
-        skip_gradient_norm=skip_gradient_norm,
-        max_consecutive_skips=max_consecutive_skips,
-        name=name,
-    )
+    networks = encoder, posteriors, priors, merges, decoder
+    return HierarchicalVAE(*networks, likelihood=likelihood, **vae_kwargs)
 
 
 def _heads(features, size, prefix, zeros=False):
     """`[mean, log_var]` dense heads in float32; with `zeros`, both start at
-    0 (a standard normal)."""
-    initializer = "zeros" if zeros else "glorot_uniform"
-    mean = keras.layers.Dense(
-        size,
-        kernel_initializer=initializer,
-        dtype="float32",
-        name=f"{prefix}_mean",
-    )(features)
-    log_var = keras.layers.Dense(
-        size,
-        kernel_initializer="zeros",
-        dtype="float32",
-        name=f"{prefix}_log_var",
-    )(features)
-    return [mean, log_var]
+    0 (a standard normal). See `gaussian_heads`."""
+    dense = functools.partial(keras.layers.Dense, size)
+    return gaussian_heads(dense, features, prefix, zeros)

@@ -3,10 +3,12 @@ import math
 import keras
 
 from keras_vae import likelihoods
+from keras_vae.models.builder_arguments import VAE_ARGUMENTS
+from keras_vae.models.builder_arguments import model_kwargs
+from keras_vae.models.dense_latent import dense_decoder_features
+from keras_vae.models.dense_latent import dense_encoder_features
 from keras_vae.models.gaussian_encoder_head import assemble_vae
-from keras_vae.models.gaussian_encoder_head import concatenate_label
 from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
-from keras_vae.models.gaussian_encoder_head import label_input
 from keras_vae.utils.argument_checks import check_int_tuple
 from keras_vae.utils.argument_checks import check_positive_int
 
@@ -69,6 +71,8 @@ def build_mlp_vae(
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     ```
     """
+    # The arguments the VAE takes as they are, before any is reassigned.
+    kwargs = model_kwargs(locals(), VAE_ARGUMENTS)
     input_shape = check_int_tuple(input_shape, "input_shape")
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
@@ -76,33 +80,20 @@ def build_mlp_vae(
     out_shape = params_shape(input_shape, likelihood)
 
     x = keras.Input(shape=input_shape, name="x")
-    x_label = label_input(num_classes)
-    h = concatenate_label(keras.layers.Flatten()(x), x_label)
-    for i, units in enumerate(hidden_units):
-        h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
+    x_label, h = dense_encoder_features(
+        x, num_classes, hidden_units, activation
+    )
     outputs = gaussian_encoder_head(
         h, latent_dim, beta=beta, free_bits=free_bits, seed=seed
     )
 
-    z = keras.Input(shape=(latent_dim,), name="z")
-    z_label = label_input(num_classes)
-    h = concatenate_label(z, z_label)
-    for i, units in enumerate(reversed(hidden_units)):
-        h = keras.layers.Dense(units, activation, name=f"hidden_{i}")(h)
+    z, z_label, h = dense_decoder_features(
+        latent_dim, num_classes, hidden_units, activation
+    )
     h = keras.layers.Dense(math.prod(out_shape), name="params")(h)
     params = keras.layers.Reshape(out_shape)(h)
     return assemble_vae(
-        x,
-        x_label,
-        outputs,
-        z,
-        z_label,
-        params,
-        name,
-        likelihood=likelihood,
-        num_importance_samples=num_importance_samples,
-        seed=seed,
-        preprocessing=preprocessing,
+        x, x_label, outputs, z, z_label, params, likelihood=likelihood, **kwargs
     )
 
 

@@ -15,6 +15,7 @@ from keras import ops
 
 from keras_vae.utils.arrays import is_numeric_dtype
 from keras_vae.utils.data_checks import DataChecks
+from keras_vae.utils.range_checks import check_8bit_range
 
 #: Pixel values 0-255 (uint8, or floats in [0, 255]).
 PIXELS_8BIT = "8bit"
@@ -84,14 +85,7 @@ class RawData(DataChecks):
         self.check_dtype(x.dtype, name)
         if self.preprocessing != PIXELS_8BIT:
             return
-        low, high = float(np.min(x)), float(np.max(x))
-        if low < 0 or high > 255:
-            raise ValueError(
-                f"This VAE takes 8-bit pixel values, 0 to 255, but `{name}` "
-                f"ranges over [{low:g}, {high:g}]. Pass the images as they "
-                "were read (uint8), not rescaled. "
-                f"Received: min={low:g}, max={high:g}"
-            )
+        low, high = check_8bit_range(x, name, "This VAE takes", "rescaled")
         x = np.asarray(x)
         if high <= 1 and np.issubdtype(x.dtype, np.floating):
             if np.any(x != np.round(x)):

@@ -1,4 +1,6 @@
-"""What the backends without `tf.distribute` share."""
+"""What the backends share: the noise and inference functions of JAX and
+PyTorch (which have no `tf.distribute`), their trainers' base, and the
+widest float of TensorFlow and PyTorch."""
 
 import keras
 

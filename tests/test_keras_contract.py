@@ -280,3 +280,23 @@ def test_an_uncompiled_vae_predicts_as_any_keras_model(x):
     predicted = model.predict(x[:10], batch_size=4, verbose=0)
     np.testing.assert_allclose(predicted, model.reconstruct(x[:10]), atol=1e-6)
     assert predicted.shape == (10, 28, 28, 1)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="`jit_compile=True` is torch.compile on PyTorch only",
+)
+def test_jit_compile_on_pytorch_is_refused_and_a_saved_one_falls_back():
+    with pytest.raises(ValueError, match="Received: jit_compile=True"):
+        vae(jit_compile=True)
+    # A model compiled with XLA on JAX or TensorFlow saves
+    # `jit_compile=True`; here it loads and steps eagerly.
+    config = vae().get_compile_config()
+    config["jit_compile"] = True
+    loaded = keras_vae.build_mlp_vae(
+        input_shape=(28, 28, 1), latent_dim=4, hidden_units=(32,)
+    )
+    with pytest.warns(UserWarning, match="takes the backend's default"):
+        loaded.compile_from_config(config)
+    assert loaded.compiled and loaded.jit_compile is False
+    assert loaded.get_compile_config()["jit_compile"] is None

@@ -86,7 +86,7 @@ def test_compiled_function_draws_fresh_noise_each_call():
 
 @pytest.mark.skipif(
     keras.backend.backend() == "torch",
-    reason="jit_compile=True on PyTorch is torch.compile, not yet supported",
+    reason="PyTorch refuses jit_compile=True (test_keras_contract)",
 )
 def test_jit_compiled_fit_draws_fresh_noise_each_step(vectors):
     vae = keras_vae.build_mlp_vae(

@@ -78,6 +78,10 @@ class KerasLoopTrainer:
     def _default_jit_compile(self):
         return "auto"
 
+    def _check_backend_runs(self, jit_compile):
+        """Refuses at `compile` what this backend's loop cannot run."""
+        refuse_tf_distribute()
+
     def _has_strategy(self):
         refuse_tf_distribute()
         return False

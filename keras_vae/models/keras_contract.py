@@ -3,6 +3,7 @@
 given and behaving as on any Keras model."""
 
 import contextlib
+import warnings
 
 import keras
 import numpy as np
@@ -40,7 +41,7 @@ class KerasContractMixin:
         jit_compile=None,
         **kwargs,
     ):
-        self._has_strategy()  # Refuses a strategy the backend lacks.
+        self._check_backend_runs(jit_compile)
         # What the user asked for; `None` where our defaults apply.
         self._compile_arguments = {
             "steps_per_execution": steps_per_execution,
@@ -79,7 +80,19 @@ class KerasContractMixin:
     def compile_from_config(self, config):
         # What Keras does for a model whose `compile` is its own: rebuild
         # the arguments `compile` recorded (the optimizer included).
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        config = keras.saving.deserialize_keras_object(config)
+        try:
+            self._check_backend_runs(config.get("jit_compile"))
+        except ValueError as error:
+            # Saved on a backend that runs it (say, XLA on JAX): this one
+            # takes its default, as for a model saved without a choice. A
+            # strategy this backend lacks fails again in `compile`.
+            warnings.warn(
+                f"The model was saved with `jit_compile` this backend cannot "
+                f"run; it takes the backend's default instead. {error}"
+            )
+            config["jit_compile"] = None
+        self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
 

@@ -69,6 +69,9 @@ class TensorFlowTrainer:
             return "auto"
         return True
 
+    def _check_backend_runs(self, jit_compile):
+        """TensorFlow runs every `compile` argument, strategies included."""
+
     def _has_strategy(self):
         # Created under a strategy's scope, or used under one now.
         return self._distribute_strategy is not None or has_strategy()

@@ -34,6 +34,23 @@ class TorchTrainer(KerasLoopTrainer):
             terms = self._training_terms(inputs, training=False)
             return self._step_logs(inputs, terms)
 
+    def _check_backend_runs(self, jit_compile):
+        super()._check_backend_runs(jit_compile)
+        if jit_compile is True:
+            # Measured with torch 2.13: the step graph-breaks at Keras's
+            # seeded random ops (`torch.compiler.disable`d) and recompiles
+            # at every batch on the loss tensors `add_loss` recreates, until
+            # torch falls back to eager, warning, at its recompile limit.
+            raise ValueError(
+                "`jit_compile=True` runs the step through `torch.compile` on "
+                "the PyTorch backend, which cannot compile a VAE's step: it "
+                "breaks at Keras's seeded noise and recompiles at every "
+                "batch on the KL that `add_loss` adds, ending slower than "
+                "eager. Leave `jit_compile` out (PyTorch then steps "
+                "eagerly), or train with KERAS_BACKEND=jax or tensorflow "
+                "for a compiled step. Received: jit_compile=True"
+            )
+
     def _optimizer_apply(self, gradients):
         self.optimizer.apply(gradients, self.trainable_weights)
 

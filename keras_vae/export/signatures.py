@@ -63,15 +63,18 @@ def serving_archive(vae, resize="crop", epsilon=None):
     # states, which `score` reads (through the encoder's unused sampling).
     archive.track(vae)
     for name in signature_names(vae):
-        function = getattr(functions, name)
+        # The archive wraps each in a `tf.function` of its signature.
         archive.add_endpoint(
-            name, function, input_signature=function.input_signature
+            name,
+            getattr(functions, name),
+            input_signature=functions.input_signatures[name],
         )
     return archive
 
 
 class _Functions:
-    """The `tf.function`s of the signatures, built for one model.
+    """The serving functions of the signatures, built for one model, and
+    their `input_signatures`.
 
     Inputs are in the data's units (`x` of dtype `vae.input_dtype`) and go
     through `vae._encoder_inputs`; decoded outputs come back in the data's
@@ -94,33 +97,35 @@ class _Functions:
             tf.TensorSpec((), tf.int64, name="seed"),
         ]
         extra = [labels] if self.conditional else []
-
-        def function(fn, specs):
-            return tf.function(fn, input_signature=specs + extra)
-
-        self.reconstruct = function(self._reconstruct, [x])
-        self.serving_default = self.reconstruct
-        self.encode = function(self._encode, [x])
-        self.decode = function(self._decode, [z])
-        self.sample = function(self._sample, sample)
-        self.score = function(self._score, [x])
-        self.encode_bytes = function(self._encode_bytes, [image_bytes])
-        self.reconstruct_bytes = function(
-            self._reconstruct_bytes, [image_bytes]
-        )
-        self.score_bytes = function(self._score_bytes, [image_bytes])
+        self.input_signatures = {
+            name: specs + extra
+            for name, specs in (
+                ("serving_default", [x]),
+                ("reconstruct", [x]),
+                ("encode", [x]),
+                ("decode", [z]),
+                ("sample", sample),
+                ("score", [x]),
+                ("encode_bytes", [image_bytes]),
+                ("reconstruct_bytes", [image_bytes]),
+                ("score_bytes", [image_bytes]),
+            )
+        }
 
     # === Signatures ===
-    def _encode(self, x, labels=None):
+    def serving_default(self, x, labels=None):
+        return self.reconstruct(x, labels)
+
+    def encode(self, x, labels=None):
         z_mean, z_log_var = self._encode_inputs(self._inputs(x, labels))
         return {"z_mean": z_mean, "z_log_var": z_log_var}
 
-    def _reconstruct(self, x, labels=None):
+    def reconstruct(self, x, labels=None):
         inputs = self._inputs(x, labels)
         z_mean, _ = self._encode_inputs(inputs)
         return {"reconstruction": self._decode_inputs(z_mean, inputs)[1]}
 
-    def _decode(self, z, labels=None):
+    def decode(self, z, labels=None):
         inputs = self._inputs(None, labels, batch=tf.shape(z)[0])
         params, x_mean = self._decode_inputs(z, inputs)
         outputs = {"x_mean": x_mean}
@@ -128,7 +133,7 @@ class _Functions:
             outputs["logits"] = tf.cast(params, tf.float32)
         return outputs
 
-    def _sample(self, num_samples, seed, labels=None):
+    def sample(self, num_samples, seed, labels=None):
         shape = tf.concat([[num_samples], self.vae.latent_shape], axis=0)
         z = tf.random.stateless_normal(
             shape, seed=tf.stack([seed, tf.constant(0, tf.int64)])
@@ -147,7 +152,7 @@ class _Functions:
             z = self.vae._prior_latents(z)
         return {"samples": self._decode_inputs(z, inputs)[1]}
 
-    def _score(self, x, labels=None):
+    def score(self, x, labels=None):
         inputs = self._inputs(x, labels)
         epsilon = self.epsilon
 
@@ -170,14 +175,14 @@ class _Functions:
         )
         return {"nll": tf.cast(scores, tf.float32)}
 
-    def _encode_bytes(self, image_bytes, labels=None):
-        return self._encode(self._images(image_bytes), labels)
+    def encode_bytes(self, image_bytes, labels=None):
+        return self.encode(self._images(image_bytes), labels)
 
-    def _reconstruct_bytes(self, image_bytes, labels=None):
-        return self._reconstruct(self._images(image_bytes), labels)
+    def reconstruct_bytes(self, image_bytes, labels=None):
+        return self.reconstruct(self._images(image_bytes), labels)
 
-    def _score_bytes(self, image_bytes, labels=None):
-        return self._score(self._images(image_bytes), labels)
+    def score_bytes(self, image_bytes, labels=None):
+        return self.score(self._images(image_bytes), labels)
 
     # === Helpers ===
     def _inputs(self, x, labels, batch=None):

@@ -8,7 +8,7 @@ from keras_vae.models.builder_arguments import model_kwargs
 from keras_vae.models.hierarchical_heads import gaussian_heads
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
 from keras_vae.models.image_sizes import check_image_shape as _check_image_shape
-from keras_vae.models.image_sizes import halved_sizes as _halved_sizes
+from keras_vae.models.image_sizes import halved_sizes
 from keras_vae.models.image_sizes import output_padding as _output_padding
 from keras_vae.utils.argument_checks import check_int_tuple
 
@@ -104,7 +104,7 @@ def build_hierarchical_vae(
     out_channels = likelihood.output_channels(input_shape[2])
     # The (height, width) at each level: the image's, then halved per
     # entry of `filters`; the width of the paths at each level.
-    sizes = _halved_sizes(input_shape[:2], len(filters))
+    sizes = halved_sizes(input_shape[:2], len(filters))
     widths = (filters[0],) + filters
 
     def conv(width, kernel=3, act=activation, **kwargs):

@@ -8,7 +8,9 @@ separate peak memory). The workers alternate, A B C A B C, one epoch at a
 time after a warm-up epoch, and the table reports medians of samples per
 second, the ratio keras-vae on TensorFlow / the row measured side by side,
 the fraction of this machine's measured float32 matmul peak, and each
-process's peak RSS; then the speed targets, met or not.
+process's peak RSS; then the speed targets, met or not. For a model of
+`Dense` layers the peak target also shows the fraction its matmuls alone
+reach (`matmul_ceiling_gflops`): the bound of any step of those layers.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/throughput.py
 

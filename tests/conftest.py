@@ -7,23 +7,6 @@ import pytest
 
 import keras_vae
 
-# Test files about TensorFlow's own machinery: `tf.distribute`, the
-# SavedModel and TFLite exports and their serving, and the fused XLA loop
-# of the TensorFlow trainer. They run on the TensorFlow backend only; mark
-# single tests `@pytest.mark.tensorflow_only` likewise.
-TENSORFLOW_ONLY_FILES = {
-    "test_distribute.py",
-    "test_distribute_folder.py",
-    "test_export_cli.py",
-    "test_export_kill.py",
-    "test_export_raw.py",
-    "test_export_saved_model.py",
-    "test_export_tflite.py",
-    "test_fused_train_function.py",
-    "test_keras_export.py",
-    "test_serving_load.py",
-}
-
 
 def pytest_collection_modifyitems(config, items):
     backend = keras.backend.backend()
@@ -33,10 +16,11 @@ def pytest_collection_modifyitems(config, items):
         reason=f"TensorFlow's own machinery; this run is on {backend}"
     )
     for item in items:
-        if (
-            item.path.name in TENSORFLOW_ONLY_FILES
-            or item.get_closest_marker("tensorflow_only") is not None
-        ):
+        # TensorFlow's own machinery (`tf.distribute`, the SavedModel and
+        # TFLite exports, the fused XLA loop): a file marks itself with
+        # `pytestmark = pytest.mark.tensorflow_only`, a test with the
+        # decorator.
+        if item.get_closest_marker("tensorflow_only") is not None:
             item.add_marker(skip)
 
 

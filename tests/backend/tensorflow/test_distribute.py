@@ -17,14 +17,18 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import distribute_run
 import numpy as np
 import pytest
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 TIMEOUT = 240  # Seconds per process.
 SCRIPT = os.path.join(os.path.dirname(__file__), "distribute_run.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(Path(__file__).resolve().parents[3])
 #: The largest weight difference allowed after any step. Float rounding of
 #: the reordered sums gives ~1e-7; a doubled or halved gradient gives 1e-2.
 TOLERANCE = 1e-5

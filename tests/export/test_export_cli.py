@@ -11,6 +11,9 @@ from ai_edge_litert.interpreter import Interpreter
 
 from keras_vae.cli import main
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):

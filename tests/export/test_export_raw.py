@@ -22,6 +22,9 @@ from keras_vae.export import score_noise
 from keras_vae.export.saved_model import SIGNATURES
 from keras_vae.export.warmup import WARMUP_FILE
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 #: (height, width, channels) of the image model: not square, so that
 #: "crop" and "pad" differ on CIFAR's 32x32 images.
 IMAGE_SHAPE = (12, 16, 3)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from shared_data import CIFAR_JPEG
 from shared_data import extract_cifar
@@ -17,7 +18,10 @@ import keras_vae
 from keras_vae.datasets import image_folder
 from keras_vae.export import export_saved_model
 
-ROOT = Path(__file__).resolve().parents[1]
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "serving_load.py"
 SHAPE = (16, 16, 3)
 REQUESTS = 3000

@@ -9,6 +9,9 @@ import keras_vae
 from keras_vae.export import export_tflite_decoder
 from keras_vae.export import tflite
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 # quantization -> (statistic of |tflite - keras|, its bound).
 TOLERANCES = {
     None: ("max", 1e-5),

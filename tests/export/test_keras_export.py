@@ -9,6 +9,9 @@ from ai_edge_litert.interpreter import Interpreter
 
 import keras_vae
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 
 @pytest.fixture(scope="module")
 def trained():

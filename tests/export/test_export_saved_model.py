@@ -13,6 +13,9 @@ from keras_vae.export import export_saved_model
 from keras_vae.export.saved_model import SIGNATURES
 from keras_vae.export.warmup import WARMUP_FILE
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 INPUT_NAMES = {
     "serving_default": ["x"],
     "reconstruct": ["x"],

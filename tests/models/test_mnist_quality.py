@@ -14,7 +14,7 @@ import pytest
 import keras_vae
 from keras_vae.datasets import DATA_DIR_ENV
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def mnist_dir():

@@ -10,7 +10,9 @@ import pytest
 
 import keras_vae
 
-HERE = os.path.join(os.path.dirname(__file__), "data", "legacy_models")
+HERE = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "data", "legacy_models"
+)
 NAMES = sorted(
     name[: -len(".keras")]
     for name in os.listdir(HERE)

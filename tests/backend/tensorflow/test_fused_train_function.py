@@ -9,6 +9,9 @@ import tensorflow as tf
 import keras_vae
 from keras_vae.callbacks import KLWarmup
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 
 def train(data, callbacks=(), **compile_kwargs):
     keras.utils.set_random_seed(0)  # The same initial weights every time.

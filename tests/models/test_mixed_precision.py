@@ -17,7 +17,7 @@ from shared_data import MNIST_NPZ
 import keras_vae
 
 POLICIES = ["mixed_float16", "mixed_bfloat16"]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ import time
 
 import pytest
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 TIMEOUT = 240  # Seconds for the child to reach the pause.
 
 CHILD = textwrap.dedent(

@@ -34,6 +34,9 @@ from keras_vae.cli import main
 from keras_vae.cli.data import load_data
 from keras_vae.datasets import image_folder
 
+# TensorFlow's own machinery: skipped on the other backends.
+pytestmark = pytest.mark.tensorflow_only
+
 #: Seconds all the processes of one run may take together.
 TIMEOUT = 300  # Seconds for all the processes of one run together.
 CLASSES = ("airplane", "cat")

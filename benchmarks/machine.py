@@ -1,4 +1,6 @@
-"""The machine description every benchmark prints with its table."""
+"""What the benchmarks share: the machine description every benchmark
+prints with its table, the command line that reproduces a run, writing a
+report, and worker processes (`python -m benchmarks....`)."""
 
 import json
 import os
@@ -6,6 +8,27 @@ import platform
 import shlex
 import subprocess
 import sys
+
+#: The repository root: the folder that holds the `benchmarks` package.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def module_command(module, arguments=()):
+    """`python -m module arguments...`, with this Python."""
+    return [sys.executable, "-m", module, *arguments]
+
+
+def worker_env(quiet=True, **variables):
+    """The environment of a worker process: this one's, with the
+    repository root first on PYTHONPATH (so `python -m benchmarks....`
+    finds the package from any working directory), TensorFlow's C++ logs
+    off if `quiet`, and `variables`."""
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    paths = [ROOT] + [p for p in paths if p and p != ROOT]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    if quiet:
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return {**env, **variables}
 
 
 def machine():
@@ -75,23 +98,25 @@ def save_report(text, path):
 
 
 class WorkerProcess:
-    """A benchmark worker: `script --worker ...` in its own process, which
-    prints one JSON line when ready and one per command read on stdin.
+    """A benchmark worker: `python -m module --worker ...` in its own
+    process, which prints one JSON line when ready and one per command read
+    on stdin.
 
     Args:
-        script: The benchmark file to run (its `__file__`).
-        arguments: Its command-line arguments after the script.
+        module: The benchmark module to run, e.g.
+            `"benchmarks.training.streaming_fit"`.
+        arguments: Its command-line arguments after the module.
         close_timeout: Seconds `close` waits for the worker to exit.
     """
 
-    def __init__(self, script, arguments, close_timeout=60):
+    def __init__(self, module, arguments, close_timeout=60):
         self.close_timeout = close_timeout
         self.process = subprocess.Popen(
-            [sys.executable, script, *arguments],
+            module_command(module, arguments),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            env=worker_env(),
         )
         self.ready = self.ask(None)
 

@@ -22,7 +22,8 @@ from keras_vae.export import export_saved_model
 pytestmark = pytest.mark.tensorflow_only
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "serving_load.py"
+#: The benchmark, run with `python -m` from the repository root.
+MODULE = "benchmarks.serving.serving_load"
 SHAPE = (16, 16, 3)
 REQUESTS = 3000
 
@@ -68,7 +69,8 @@ def test_sixteen_threads_get_the_single_threaded_answers(tmp_path):
     process = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            "-m",
+            MODULE,
             "--export-dir",
             version_dir,
             "--inputs",
@@ -87,6 +89,7 @@ def test_sixteen_threads_get_the_single_threaded_answers(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        cwd=ROOT,
         timeout=240,
     )
     assert process.returncode == 0, process.stdout + process.stderr

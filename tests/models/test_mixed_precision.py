@@ -2,7 +2,7 @@
 scales the float16 backward pass and is divided out of the update, and
 training stays finite and close to float32.
 
-The 10-epoch MNIST comparison is `benchmarks/mixed_precision.py`
+The 10-epoch MNIST comparison is `benchmarks.training.mixed_precision`
 (docs/mixed_precision.md): float16 matmuls are emulated on CPU."""
 
 import argparse
@@ -141,8 +141,8 @@ def test_training_is_finite_and_close_to_float32(policy, set_policy, vectors):
 def test_mnist_final_loss_within_one_percent_of_float32(monkeypatch):
     """The benchmark's run: 784-400-20, 10 epochs of full MNIST, batch 128,
     Adam(1e-3), same initial weights under each policy (~4 min on CPU)."""
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    import mixed_precision as benchmark
+    monkeypatch.syspath_prepend(str(ROOT))  # The `benchmarks` package.
+    from benchmarks.training import mixed_precision as benchmark
 
     (x, _), _ = keras_vae.datasets.load_mnist(path=MNIST_NPZ)
     keras.utils.set_random_seed(0)

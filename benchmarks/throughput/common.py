@@ -1,6 +1,6 @@
-"""What every worker of `throughput.py` shares: the data, the residual
-network's sizes and the protocol with the parent (one JSON line per
-command read on stdin)."""
+"""What every worker of `python -m benchmarks.throughput` shares: the
+data, the residual network's sizes and the protocol with the parent (one
+JSON line per command read on stdin)."""
 
 import json
 import os
@@ -8,7 +8,8 @@ import sys
 import traceback
 
 import numpy as np
-from machine import peak_rss_mb
+
+from benchmarks.machine import peak_rss_mb
 
 #: The residual VAE of the `resnet-cifar` rows, in every framework.
 RESNET = {"filters": (32, 64, 128), "blocks_per_stage": 1, "latent_dim": 128}

@@ -12,7 +12,10 @@ process's peak RSS; then the speed targets, met or not. For a model of
 `Dense` layers the peak target also shows the fraction its matmuls alone
 reach (`matmul_ceiling_gflops`): the bound of any step of those layers.
 
-    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/throughput.py
+    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python -m benchmarks.throughput
+
+Run it from the repository root; each worker runs this module again as
+`python -m benchmarks.throughput --worker ...`.
 
 keras-vae runs with its defaults: `vae.compile(optimizer=Adam(1e-3))` and
 one `vae.fit(x, batch_size=128, epochs=...)`, timed epoch by epoch by a
@@ -24,10 +27,10 @@ worker's environment: TensorFlow, JAX, PyTorch). A worker that cannot
 start (or fails in an epoch) is reported as a failed row with its error,
 the others go on.
 
-The references (`--references`), in throughput_torch.py and
-throughput_jax.py, have the same layers and loss (Bernoulli NLL from
-logits summed over pixels, plus the closed-form KL, mean over the batch)
-and Adam(1e-3):
+The references (`--references`), in `benchmarks.throughput.torch_loop`
+and `benchmarks.throughput.jax_loop`, have the same layers and loss
+(Bernoulli NLL from logits summed over pixels, plus the closed-form KL,
+mean over the batch) and Adam(1e-3):
 
 - `pytorch`: a tuned loop reading shuffled batches from an in-memory
   tensor (its fastest input path), `BCEWithLogitsLoss`;
@@ -68,14 +71,20 @@ import tempfile
 import time
 
 import numpy as np
-from machine import WorkerProcess
-from machine import machine
-from machine import save_report
-from throughput_common import LEARNING_RATE
-from throughput_common import RESNET
-from throughput_common import load_data
-from throughput_common import run_worker
-from throughput_common import serve_one
+
+from benchmarks.machine import WorkerProcess
+from benchmarks.machine import machine
+from benchmarks.machine import module_command
+from benchmarks.machine import save_report
+from benchmarks.machine import worker_env
+from benchmarks.throughput.common import LEARNING_RATE
+from benchmarks.throughput.common import RESNET
+from benchmarks.throughput.common import load_data
+from benchmarks.throughput.common import run_worker
+from benchmarks.throughput.common import serve_one
+
+#: This benchmark, as `python -m` runs it (its workers too).
+MODULE = "benchmarks.throughput"
 
 #: Keras backends: `--backends` name -> (row key, label).
 BACKENDS = {
@@ -238,10 +247,10 @@ def start_worker(name, model, batch_size, limit):
     if name == "keras-vae":
         return keras_worker(model, batch_size, limit)
     if name == "jax":
-        from throughput_jax import jax_worker
+        from benchmarks.throughput.jax_loop import jax_worker
 
         return jax_worker(model, batch_size, limit)
-    from throughput_torch import torch_worker
+    from benchmarks.throughput.torch_loop import torch_worker
 
     loop = {"pytorch": "tuned", "pytorch-compile": "compile"}
     torch_worker(model, batch_size, limit, loop.get(name, "example"))
@@ -254,7 +263,7 @@ class Worker(WorkerProcess):
     def __init__(self, key, model, batch_size, limit, log_dir):
         self.close_timeout = 60
         self.error = None
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = worker_env()
         worker = key
         backend = next((b for b, (k, _) in BACKENDS.items() if k == key), None)
         if backend:
@@ -265,7 +274,7 @@ class Worker(WorkerProcess):
         self.log = os.path.join(log_dir, f"{model}-{key}.log")
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, *arguments],
+                module_command(MODULE, arguments),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -351,10 +360,10 @@ def matmul_peak_gflops(frameworks):
     kernels = {}
     for kernel in frameworks:
         out = subprocess.run(
-            [sys.executable, __file__, "--worker", "peak", "--kernel", kernel],
+            module_command(MODULE, ["--worker", "peak", "--kernel", kernel]),
             capture_output=True,
             text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            env=worker_env(),
         )
         if out.returncode == 0:
             kernels |= json.loads(out.stdout.strip().splitlines()[-1])[
@@ -490,7 +499,9 @@ def targets(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}", description=__doc__.splitlines()[0]
+    )
     parser.add_argument(
         "--worker", choices=("keras-vae", *REFERENCES, "peak"), help="Internal."
     )
@@ -582,7 +593,7 @@ def report(args, kernels, table):
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        f"benchmarks/throughput.py --batch-size {args.batch_size} "
+        f"-m {MODULE} --batch-size {args.batch_size} "
         f"--limit {args.limit} --repeats {args.repeats} "
         f"--models {' '.join(args.models)} "
         f"--backends {' '.join(args.backends)} "

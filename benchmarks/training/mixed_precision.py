@@ -8,7 +8,7 @@ training loss and its difference to float32, and writes the table to
 docs/mixed_precision.md.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
-        benchmarks/mixed_precision.py
+        -m benchmarks.training.mixed_precision
 
 The times are reported but are not the point: on a CPU the mixed policies
 gain nothing (the speed-up is a GPU's), and a shared machine's times vary.
@@ -19,9 +19,9 @@ import datetime
 import time
 
 import keras
-from machine import machine
 
 import keras_vae
+from benchmarks.machine import machine
 
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -48,7 +48,10 @@ def train(policy, x, weights, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.training.mixed_precision",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -98,7 +101,7 @@ def write_report(args, num_examples, results):
             "",
             "```",
             "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-            "benchmarks/mixed_precision.py",
+            "-m benchmarks.training.mixed_precision",
             "```",
             "",
         ]

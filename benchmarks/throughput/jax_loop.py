@@ -1,24 +1,26 @@
-"""The JAX worker of `throughput.py`: the VAEs of keras-vae's builders in
-`jax.numpy` and `jax.lax` alone (no Flax, no Optax), their parameters a
-pytree, trained as Flax's VAE example trains (examples/vae/train.py): one
-`jax.jit`-compiled step per batch. The step splits the random key for
-`z`, gathers its batch from the training set held as one device array,
-takes the gradient of keras-vae's loss (Bernoulli NLL from logits summed
-over pixels, plus the closed-form KL, mean over the batch) and applies
-Adam as Keras writes it (epsilon 1e-7 outside the square root of the
-uncorrected second moment), its buffers donated to the next step."""
+"""The JAX worker of `python -m benchmarks.throughput`: the VAEs of
+keras-vae's builders in `jax.numpy` and `jax.lax` alone (no Flax, no
+Optax), their parameters a pytree, trained as Flax's VAE example trains
+(examples/vae/train.py): one `jax.jit`-compiled step per batch. The step
+splits the random key for `z`, gathers its batch from the training set
+held as one device array, takes the gradient of keras-vae's loss
+(Bernoulli NLL from logits summed over pixels, plus the closed-form KL,
+mean over the batch) and applies Adam as Keras writes it (epsilon 1e-7
+outside the square root of the uncorrected second moment), its buffers
+donated to the next step."""
 
 import functools
 import time
 
 import numpy as np
-from throughput_common import BETA_1
-from throughput_common import BETA_2
-from throughput_common import EPSILON
-from throughput_common import LEARNING_RATE
-from throughput_common import RESNET
-from throughput_common import load_data
-from throughput_common import serve
+
+from benchmarks.throughput.common import BETA_1
+from benchmarks.throughput.common import BETA_2
+from benchmarks.throughput.common import EPSILON
+from benchmarks.throughput.common import LEARNING_RATE
+from benchmarks.throughput.common import RESNET
+from benchmarks.throughput.common import load_data
+from benchmarks.throughput.common import serve
 
 
 def init_params(model, key):

@@ -16,8 +16,8 @@ NLL of the first `--final-n` with K = `--final-k`), and writes
   images above their reconstructions.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
-        benchmarks/cifar10_bits.py --model resnet --minutes 60
-    .venv/bin/python benchmarks/cifar10_bits.py --report
+        -m benchmarks.likelihood.cifar10_bits --model resnet --minutes 60
+    .venv/bin/python -m benchmarks.likelihood.cifar10_bits --report
 
 `--report` writes docs/cifar10.md from the JSON files, beside published
 results. The JPEG copy is not byte-identical to the original CIFAR-10 (JPEG
@@ -38,13 +38,13 @@ import time
 
 import keras
 import numpy as np
-from machine import command_flags
-from machine import machine
-from machine import save_report
-from mnist_nll import TimeBudget
-from streaming import ARCHIVE
 
 import keras_vae
+from benchmarks.likelihood.mnist_nll import TimeBudget
+from benchmarks.machine import command_flags
+from benchmarks.machine import machine
+from benchmarks.machine import save_report
+from benchmarks.training.streaming import ARCHIVE
 
 TEMPERATURES = (0.6, 0.8, 1.0)
 BUILDERS = {
@@ -259,7 +259,7 @@ def report(args):
             "",
             "```bash",
             "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-            f"benchmarks/cifar10_bits.py {run['command']}",
+            f"-m benchmarks.likelihood.cifar10_bits {run['command']}",
             "```",
             "",
             f"{run['machine']}, Python {run['python']}, Keras {run['keras']}.",
@@ -300,7 +300,10 @@ def report(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.likelihood.cifar10_bits",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--model", choices=tuple(BUILDERS), default="conv")
     parser.add_argument(
         "--name",

@@ -1,17 +1,18 @@
-"""The PyTorch workers of `throughput.py`: the same VAEs as keras-vae's
-builders, trained by a tuned loop (in-memory batches by index,
-`BCEWithLogitsLoss`), by that loop with its forward pass and loss under
-`torch.compile`, or (MLP only) by the loop of PyTorch's own VAE example."""
+"""The PyTorch workers of `python -m benchmarks.throughput`: the same VAEs
+as keras-vae's builders, trained by a tuned loop (in-memory batches by
+index, `BCEWithLogitsLoss`), by that loop with its forward pass and loss
+under `torch.compile`, or (MLP only) by the loop of PyTorch's own VAE
+example."""
 
 import os
 import time
 
-from throughput_common import BETA_1
-from throughput_common import BETA_2
-from throughput_common import LEARNING_RATE
-from throughput_common import RESNET
-from throughput_common import load_data
-from throughput_common import serve
+from benchmarks.throughput.common import BETA_1
+from benchmarks.throughput.common import BETA_2
+from benchmarks.throughput.common import LEARNING_RATE
+from benchmarks.throughput.common import RESNET
+from benchmarks.throughput.common import load_data
+from benchmarks.throughput.common import serve
 
 
 def build_net(model):

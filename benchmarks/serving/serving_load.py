@@ -23,10 +23,15 @@ depend on the weights), exports it and writes 64 CIFAR-10 test JPEGs from
 Usage:
 
 ```shell
-python benchmarks/serving_load.py  # builds the benchmark model
-python benchmarks/serving_load.py --export-dir saved_models/cifar_vae/1 \
+python -m benchmarks.serving.serving_load  # builds the benchmark model
+python -m benchmarks.serving.serving_load \\
+    --export-dir saved_models/cifar_vae/1 \\
     --inputs requests/ --threads 16 --requests 4000
 ```
+
+Run it from the repository root. The serving process imports nothing of
+the repository but `benchmarks.machine`, which imports neither TensorFlow
+nor keras-vae.
 """
 
 import argparse
@@ -40,6 +45,13 @@ import threading
 import time
 
 import numpy as np
+
+from benchmarks.machine import ROOT
+from benchmarks.machine import module_command
+from benchmarks.machine import worker_env
+
+#: This benchmark, as `python -m` runs it (its model-building child too).
+MODULE = "benchmarks.serving.serving_load"
 
 #: The signatures sent, those the model has, in this order.
 SIGNATURES = (
@@ -234,9 +246,7 @@ def build_benchmark_model(directory):
     )
     files_dir = os.path.join(directory, "inputs", "files")
     os.makedirs(files_dir)
-    archive = os.path.join(
-        os.path.dirname(__file__), "..", "..", "shared", "data"
-    )
+    archive = os.path.join(ROOT, "..", "shared", "data")
     archive = os.path.join(
         os.environ.get("KERAS_VAE_DATA_DIR", archive), "cifar10-jpeg.tar.gz"
     )
@@ -272,7 +282,9 @@ def build_benchmark_model(directory):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--export-dir", help="A SavedModel version directory.")
     parser.add_argument("--inputs", help="The inputs folder (see above).")
     parser.add_argument("--threads", type=int, default=16)
@@ -306,9 +318,10 @@ def main(argv=None):
         if export_dir is None:
             # Built in a child: this process serves with TensorFlow alone.
             child = subprocess.run(
-                [sys.executable, __file__, "--build", scratch],
+                module_command(MODULE, ["--build", scratch]),
                 capture_output=True,
                 text=True,
+                env=worker_env(quiet=False),
             )
             if child.returncode:
                 sys.exit(f"Building the model failed:\n{child.stderr}")
@@ -325,8 +338,7 @@ def main(argv=None):
             args.max_seconds,
         )
     result["command"] = " ".join(
-        ["python", "benchmarks/serving_load.py"]
-        + (argv if argv is not None else sys.argv[1:])
+        ["python", "-m", MODULE] + (argv if argv is not None else sys.argv[1:])
     )
     print(
         f"{result['completed']} of {result['requests']} requests from "

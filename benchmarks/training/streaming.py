@@ -14,7 +14,10 @@ outside the repository), each in its own process, so that its peak memory
 At 32x32 (CIFAR's own size) and 64x64 (upscaled: 4 times the pixels, as
 for a user's larger photos). Medians of several runs.
 
-    .venv/bin/python benchmarks/streaming.py
+    .venv/bin/python -m benchmarks.training.streaming
+
+Run it from the repository root; each process runs this module again
+(`python -m benchmarks.training.streaming --worker ...`).
 
 The table goes to docs/streaming.md.
 """
@@ -24,22 +27,26 @@ import datetime
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 
 import numpy as np
-from machine import machine
-from machine import peak_rss_mb
-from machine import save_report
+
+from benchmarks.machine import ROOT
+from benchmarks.machine import machine
+from benchmarks.machine import module_command
+from benchmarks.machine import peak_rss_mb
+from benchmarks.machine import save_report
+from benchmarks.machine import worker_env
+
+#: This benchmark, as `python -m` runs it (its workers too).
+MODULE = "benchmarks.training.streaming"
 
 # $KERAS_VAE_DATA_DIR, else ../shared/data from the project root.
 ARCHIVE = os.path.join(
     os.environ.get("KERAS_VAE_DATA_DIR")
-    or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"
-    ),
+    or os.path.join(ROOT, "..", "shared", "data"),
     "cifar10-jpeg.tar.gz",
 )
 CLASSES = "airplane automobile bird cat deer dog frog horse ship truck".split()
@@ -127,11 +134,11 @@ def baseline():
 
 def run(arguments):
     out = subprocess.run(
-        [sys.executable, __file__, *arguments],
+        module_command(MODULE, arguments),
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=worker_env(),
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -141,7 +148,9 @@ def median(runs, key):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--worker", choices=["streamed", "in memory"])
     parser.add_argument("--baseline", action="store_true")
     parser.add_argument("--folder")
@@ -244,7 +253,7 @@ def report(args, base_rss, rows, load):
         "the speeds are lower bounds and single runs vary up to 2x).",
         "",
         "```bash",
-        ".venv/bin/python benchmarks/streaming.py",
+        f".venv/bin/python -m {MODULE}",
         "```",
         "",
         "- **check**: the seconds `image_folder` takes before it returns: "

@@ -12,8 +12,9 @@ and the largest difference from Keras) and writes it to `--output`.
 Usage:
 
 ```shell
-python benchmarks/decoder_latency.py  # trains 2 epochs on the MNIST sample
-python benchmarks/decoder_latency.py --model mnist_vae.keras
+# From the repository root; trains 2 epochs on the MNIST sample:
+python -m benchmarks.serving.decoder_latency
+python -m benchmarks.serving.decoder_latency --model mnist_vae.keras
 ```
 """
 
@@ -31,9 +32,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
-from machine import machine
 
 import keras_vae
+from benchmarks.machine import machine
 from keras_vae.export import export_saved_model
 from keras_vae.export import export_tflite_decoder
 
@@ -94,7 +95,10 @@ def versions():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.serving.decoder_latency",
+        description=__doc__.split("\n")[0],
+    )
     parser.add_argument("--model", help="A `.keras` VAE; else train one.")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200)
@@ -182,8 +186,8 @@ def main(argv=None):
     table = "\n".join(table)
     shutil.rmtree(work_dir)
 
-    command = "python " + " ".join(
-        [os.path.relpath(__file__)]
+    command = " ".join(
+        ["python", "-m", "benchmarks.serving.decoder_latency"]
         + (argv if argv is not None else sys.argv[1:])
     )
     now = datetime.datetime.now(datetime.timezone.utc)

@@ -15,7 +15,7 @@ hidden_units=(400,), preprocessing="8bit", seed=0)`: the CLI passes its
 For 10,000 and 25,000 (and, with `--sizes`, 50,000) images of the CIFAR-10
 training folder (extracted from ../shared/data/cifar10-jpeg.tar.gz into a
 temporary folder outside the repository, subsets made of hard links as
-benchmarks/streaming.py makes them). Each data path trains in its own
+`benchmarks.training.streaming` makes them). Each data path trains in its own
 worker process, so that its peak memory (VmHWM) is its own. A callback
 times each epoch of the one `fit` and waits for the parent between epochs;
 the first epoch (tracing, compilation, the input pipeline's set-up) is left
@@ -25,7 +25,10 @@ median epoch seconds of each, the median of the per-round ratios
 streamed / in memory, and each worker's peak memory after its epochs.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
-        benchmarks/streaming_fit.py
+        -m benchmarks.training.streaming_fit
+
+Run it from the repository root; each worker runs this module again
+(`python -m benchmarks.training.streaming_fit --worker ...`).
 
 The table goes to docs/streaming_fit.md.
 """
@@ -40,14 +43,18 @@ import tempfile
 import time
 
 import numpy as np
-import streaming
-from machine import WorkerProcess
-from machine import machine
-from machine import peak_rss_mb
-from machine import save_report
-from streaming import ARCHIVE
-from streaming import extract
-from streaming import subset
+
+from benchmarks.machine import WorkerProcess
+from benchmarks.machine import machine
+from benchmarks.machine import peak_rss_mb
+from benchmarks.machine import save_report
+from benchmarks.training import streaming
+from benchmarks.training.streaming import ARCHIVE
+from benchmarks.training.streaming import extract
+from benchmarks.training.streaming import subset
+
+#: This benchmark, as `python -m` runs it (its workers too).
+MODULE = "benchmarks.training.streaming_fit"
 
 BATCH_SIZE = 128
 IMAGE_SIZE = (32, 32)
@@ -164,7 +171,7 @@ def serve_one(answer):
 class Worker(WorkerProcess):
     def __init__(self, mode, folder):
         super().__init__(
-            __file__,
+            MODULE,
             ["--worker", mode, "--folder", folder],
             close_timeout=120,
         )
@@ -217,7 +224,9 @@ def measure(folder, size, rounds, loads):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--worker", choices=MODES)
     parser.add_argument("--folder")
     parser.add_argument(
@@ -286,7 +295,7 @@ def report(args, base_rss, results, skipped, loads, wall):
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        f"benchmarks/streaming_fit.py --sizes {sizes} "
+        f"-m {MODULE} --sizes {sizes} "
         f"--rounds {args.rounds} --minutes {args.minutes:g}",
         "```",
         "",

@@ -5,7 +5,8 @@ dynamically binarized MNIST training set, estimates the test NLL on the way
 (importance sampling, small K, a test subset) and at the end (K=5000, all
 10,000 test images), prints a table and writes it to docs/mnist_nll.md.
 
-    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/mnist_nll.py
+    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
+        -m benchmarks.likelihood.mnist_nll
 
 The test set is binarized once, with a fixed seed. Evaluation time is not
 counted as training time.
@@ -20,11 +21,11 @@ import platform
 import time
 
 import keras
-from machine import command_flags
-from machine import machine
-from machine import save_report
 
 import keras_vae
+from benchmarks.machine import command_flags
+from benchmarks.machine import machine
+from benchmarks.machine import save_report
 from keras_vae.datasets import binarize
 from keras_vae.datasets import dynamic_binarization
 from keras_vae.evaluation import active_units
@@ -111,7 +112,10 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.likelihood.mnist_nll",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--eval-every", type=float, default=5.0)
     parser.add_argument(
@@ -316,7 +320,7 @@ def write_report(
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        "benchmarks/mnist_nll.py " + command_flags(args),
+        "-m benchmarks.likelihood.mnist_nll " + command_flags(args),
         "```",
         "",
         f"Recipe: {recipe(args, parameters)}, Bernoulli decoder, "

@@ -12,7 +12,8 @@ benign rows of scikit-learn's breast cancer table, scoring held-out benign
 rows against malignant ones. Prints the tables and writes
 docs/anomaly.md.
 
-    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/anomaly.py
+    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
+        -m benchmarks.likelihood.anomaly
 
 Needs scikit-learn for the breast cancer table (it ships with the package;
 nothing is downloaded).
@@ -26,18 +27,21 @@ import time
 
 import keras
 import numpy as np
-from machine import command_flags
-from machine import machine
-from machine import save_report
 
 import keras_vae
+from benchmarks.machine import command_flags
+from benchmarks.machine import machine
+from benchmarks.machine import save_report
 from keras_vae.evaluation import anomaly_scores
 from keras_vae.evaluation import anomaly_threshold
 from keras_vae.evaluation import auroc
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.likelihood.anomaly",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--digits", type=int, nargs="*", default=[0, 1, 9])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
@@ -230,7 +234,7 @@ def write_report(args, digits, stability, table, minutes):
         "",
         "```bash",
         "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        "benchmarks/anomaly.py " + command_flags(args),
+        "-m benchmarks.likelihood.anomaly " + command_flags(args),
         "```",
         "",
         "The score is `keras_vae.evaluation.anomaly_scores`: the "

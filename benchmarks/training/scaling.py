@@ -9,7 +9,11 @@
    its own process, so peak RSS is that run's alone. Larger sizes than
    MNIST's 60,000 repeat it with fresh noise (values stay in [0, 1]).
 
-    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/scaling.py
+    KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
+        -m benchmarks.training.scaling
+
+Run it from the repository root; each process of part 2 runs this module
+again (`python -m benchmarks.training.scaling --worker ...`).
 
 The table goes to docs/scaling.md.
 """
@@ -19,14 +23,19 @@ import datetime
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
-from machine import machine
-from machine import peak_rss_mb
-from machine import save_report
+
+from benchmarks.machine import machine
+from benchmarks.machine import module_command
+from benchmarks.machine import peak_rss_mb
+from benchmarks.machine import save_report
+from benchmarks.machine import worker_env
+
+#: This benchmark, as `python -m` runs it (its workers too).
+MODULE = "benchmarks.training.scaling"
 
 
 def images(size):
@@ -126,7 +135,9 @@ def batch_rates(batch_sizes, epochs, limit):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--worker", type=int, metavar="SIZE")
     parser.add_argument("--records", default="", metavar="DIR")
     parser.add_argument("--write", type=int, metavar="SIZE")
@@ -165,11 +176,11 @@ def main():
 
 def script(arguments):
     return subprocess.run(
-        [sys.executable, __file__, *arguments],
+        module_command(MODULE, arguments),
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=worker_env(),
     ).stdout
 
 
@@ -182,8 +193,7 @@ def report(args, batch_rows, size_rows):
         ": XLA, 32 steps per execution).",
         "",
         "```bash",
-        "KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python "
-        "benchmarks/scaling.py",
+        f"KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python -m {MODULE}",
         "```",
         "",
         "## Batch size (60,000 examples in memory, median of "

@@ -1,14 +1,10 @@
 """keras-vae: variational autoencoders that train with `model.fit(x)`."""
 
-from keras_vae.cli import export_backend as _export_backend
-from keras_vae.cli import quiet as _quiet
+from keras_vae import program_start
 
-# Only when this process is the `keras-vae` program, and before Keras
-# imports TensorFlow: its start-up lines off (keras_vae/cli/quiet.py), and
-# `keras-vae export` on TensorFlow (keras_vae/cli/export_backend.py).
-if _quiet.started_as_program():
-    _quiet.silence_tensorflow_startup()
-    _export_backend.use_tensorflow_to_export()
+# Before Keras imports TensorFlow, and only when this process is the
+# `keras-vae` program (keras_vae/program_start.py).
+program_start.start_program()
 
 from keras_vae import callbacks  # noqa: E402
 from keras_vae import datasets  # noqa: E402
@@ -16,16 +12,17 @@ from keras_vae import evaluation  # noqa: E402
 from keras_vae import export  # noqa: E402
 from keras_vae import layers  # noqa: E402
 from keras_vae import likelihoods  # noqa: E402
+from keras_vae import priors  # noqa: E402
+from keras_vae.builders import build_conv_vae  # noqa: E402
+from keras_vae.builders import build_hierarchical_mlp_vae  # noqa: E402
+from keras_vae.builders import build_hierarchical_vae  # noqa: E402
+from keras_vae.builders import build_mlp_vae  # noqa: E402
+from keras_vae.builders import build_resnet_vae  # noqa: E402
 from keras_vae.export import export_saved_model  # noqa: E402
 from keras_vae.export import export_tflite_decoder  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
 from keras_vae.models import ConditionalVAE  # noqa: E402
 from keras_vae.models import HierarchicalVAE  # noqa: E402
-from keras_vae.models import build_conv_vae  # noqa: E402
-from keras_vae.models import build_hierarchical_mlp_vae  # noqa: E402
-from keras_vae.models import build_hierarchical_vae  # noqa: E402
-from keras_vae.models import build_mlp_vae  # noqa: E402
-from keras_vae.models import build_resnet_vae  # noqa: E402
 from keras_vae.saving import load_vae  # noqa: E402
 from keras_vae.version import __version__  # noqa: E402
 
@@ -48,4 +45,5 @@ __all__ = [
     "layers",
     "likelihoods",
     "load_vae",
+    "priors",
 ]

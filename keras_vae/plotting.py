@@ -156,11 +156,18 @@ def save_traversals(vae, x, path, num_dimensions=8, overwrite=True):
 
     Starting from the posterior mean of `x[0]`, each row moves one
     dimension from -3 to 3 and decodes. The rows are the `num_dimensions`
-    dimensions with the largest average KL (the ones the model uses).
+    dimensions with the largest average KL (the ones the model uses; for
+    a prior with no KL per dimension, such as a mixture, those whose
+    posterior means vary most over `x`).
     """
+    from keras_vae.evaluation import active_units
     from keras_vae.evaluation import kl_per_dimension
 
-    kl = kl_per_dimension(vae, x)
+    if vae.prior_params(vae.model_inputs(x[:1])) is None:
+        kl, unit = active_units(vae, x)[1], "var"
+    else:
+        kl, unit = kl_per_dimension(vae, x), "nats"
+
     dims = np.argsort(kl)[::-1][:num_dimensions]
     z_mean, _ = vae.encode(x[:1])
     start = z_mean.reshape(-1)
@@ -174,7 +181,7 @@ def save_traversals(vae, x, path, num_dimensions=8, overwrite=True):
     ax.imshow(image_grid(images, len(values)), cmap="gray", vmin=0, vmax=1)
     ax.set_yticks(
         [images.shape[1] * (r + 0.5) for r in range(len(dims))],
-        [f"z[{d}] ({kl[d]:.1f} nats)" for d in dims],
+        [f"z[{d}] ({kl[d]:.1f} {unit})" for d in dims],
     )
     ax.set_xticks(
         [images.shape[2] * (c + 0.5) for c in range(len(values))],

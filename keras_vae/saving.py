@@ -6,6 +6,8 @@ import zipfile
 
 import keras
 
+from keras_vae.models.vae import VAE
+
 
 def load_vae(path):
     """Loads a `keras_vae.VAE` from a `.keras` file, with `safe_mode` on.
@@ -26,8 +28,6 @@ def load_vae(path):
         ValueError: the file is not a readable `.keras` archive, or holds no
             `keras_vae.VAE`.
     """
-    from keras_vae.models.vae import VAE
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No model file at {path!r}.")

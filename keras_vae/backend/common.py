@@ -4,11 +4,7 @@ widest float of TensorFlow and PyTorch."""
 
 import keras
 
-#: The default `steps_per_execution` of `VAE.compile` on JAX (PyTorch
-#: takes 1): Keras runs the steps of one execution back to back, and the
-#: callbacks and the progress bar see each execution once, as on
-#: TensorFlow.
-STEPS_PER_EXECUTION = 32
+from keras_vae.backend.trainer import Trainer
 
 
 def replica_normal(shape, dtype, seed_generator):
@@ -46,15 +42,15 @@ def refuse_tf_distribute():
         )
 
 
-class KerasLoopTrainer:
+class KerasLoopTrainer(Trainer):
     """What the JAX and PyTorch trainers share: Keras's own loops on one
     process, no `tf.distribute`, and metrics built from `x`.
 
     Keras builds the metrics given to `compile` from a batch's `y` before
     the first step, which a VAE has none of: its metrics compare the
-    reconstruction with `x` itself (see
-    `StepsMixin._update_compiled_metrics`). `_symbolic_build` is Keras's
-    hook for this, and has no public counterpart.
+    reconstruction with `x` itself (see `VAE.update_metrics`).
+    `_symbolic_build` is Keras's hook for this, and has no public
+    counterpart.
     """
 
     def make_train_function(self, force=False):
@@ -69,25 +65,12 @@ class KerasLoopTrainer:
         super().make_predict_function(force)
         self.predict_function = _counting(self.predict_function)
 
-    def _default_steps_per_execution(self):
-        return STEPS_PER_EXECUTION
-
-    def _tracker_results(self, trackers):
-        return {m.name: m.result() for m in trackers}
-
-    def _default_jit_compile(self):
-        return "auto"
-
     def _check_backend_runs(self, jit_compile):
-        """Refuses at `compile` what this backend's loop cannot run."""
         refuse_tf_distribute()
 
     def _has_strategy(self):
         refuse_tf_distribute()
         return False
-
-    def _fit_data(self, x, y, arguments):
-        return x
 
     def _symbolic_build(self, iterator=None, data_batch=None):
         if data_batch is None and iterator is not None:
@@ -99,8 +82,8 @@ class KerasLoopTrainer:
                     data_batch = next(data_or_iterator)
                 break
         if data_batch is not None:
-            inputs = self._unpack(data_batch)
-            data = keras.ops.cast(self._data(inputs), "float32")
+            inputs = self.step_inputs(data_batch)
+            data = keras.ops.cast(self.data_of(inputs), "float32")
             data_batch = (inputs, data)
         return super()._symbolic_build(data_batch=data_batch)
 

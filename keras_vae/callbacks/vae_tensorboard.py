@@ -134,12 +134,10 @@ class VAETensorBoard(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        # Imported here: the models import this package.
-        from keras_vae.models import VAE
-        from keras_vae.models import ConditionalVAE
-
-        if not isinstance(self.model, VAE) or isinstance(
-            self.model, ConditionalVAE
+        # Any model with the VAE's public API; a conditional one (whose
+        # inputs carry labels) would need them to encode `x`.
+        if not hasattr(self.model, "model_inputs") or hasattr(
+            self.model, "num_classes"
         ):
             raise ValueError(
                 "VAETensorBoard needs an unconditional keras_vae.VAE (it "
@@ -147,7 +145,11 @@ class VAETensorBoard(keras.callbacks.Callback):
                 f"model={type(self.model).__name__}"
             )
         # Before the first epoch, not after it.
-        self.model._data_checks.check_inputs(self.x, self.model.data_shape)
+        self.model.model_inputs(self.x)
+        self._kl_per_dimension = (
+            self.model.prior_params(self.model.model_inputs(self.x[:1]))
+            is not None
+        )
         self._writer = tf.summary.create_file_writer(self.run_dir)
         if self.write_graph:
             with _recording(self._writer):
@@ -163,6 +165,9 @@ class VAETensorBoard(keras.callbacks.Callback):
                     tf.summary.image(name, grid[None], step=epoch)
             count, _ = active_units(self.model, self.x)
             tf.summary.scalar("active_units", count, step=epoch)
+            if not self._kl_per_dimension:
+                # A prior with no KL per dimension (a mixture).
+                return
             kl = kl_per_dimension(self.model, self.x)
             digits = len(str(len(kl) - 1))
             for i, value in enumerate(kl):

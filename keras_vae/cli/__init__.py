@@ -3,10 +3,10 @@
 import argparse
 import sys
 
+from keras_vae import program_start
 from keras_vae.cli import evaluate
 from keras_vae.cli import export
 from keras_vae.cli import plot
-from keras_vae.cli import quiet
 from keras_vae.cli import score
 from keras_vae.cli import train
 
@@ -17,8 +17,9 @@ def main(argv=None):
         description="Train and export variational autoencoders.",
         epilog=(
             "TensorFlow's start-up lines (oneDNN, CUDA drivers, XLA) are "
-            f"hidden; set {quiet.OPT_IN}=1 to see them. A TF_CPP_MIN_LOG_LEVEL "
-            "that you set is kept (the default here is 1: no INFO lines)."
+            f"hidden; set {program_start.OPT_IN}=1 to see them. A "
+            "TF_CPP_MIN_LOG_LEVEL that you set is kept (the default here is "
+            "1: no INFO lines)."
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True)

@@ -121,6 +121,7 @@ def run(args):
             num_importance_samples=args.importance_samples,
             seed=args.seed,
             preprocessing=preprocessing_for(data),
+            prior=prior_for(args, data),
         )
         vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     callbacks = []
@@ -166,6 +167,8 @@ def run(args):
         "hidden_units": list(args.hidden_units),
         "likelihood": likelihood_name,
         "input_units": INPUT_UNITS[data.kind],
+        "prior": args.prior,
+        "prior_components": _prior_components(args),
         "beta": args.beta,
         "free_bits": args.free_bits,
         "warmup_epochs": args.warmup_epochs,
@@ -217,6 +220,39 @@ _KINDS = {
     "table": "table rows",
     "8bit": "8-bit pixel values",
 }
+
+
+def prior_for(args, data):
+    """The `prior=` of the builder for `--prior` and
+    `--prior-components`."""
+    from keras_vae import priors
+    from keras_vae.utils.argument_checks import check_positive_int
+
+    if args.prior == "standard":
+        if args.prior_components is not None:
+            raise ValueError(
+                "--prior-components sets the mixture of --prior mog or "
+                "--prior vamp; the standard normal has none. Received: "
+                f"--prior-components {args.prior_components}"
+            )
+        return None
+    components = check_positive_int(_prior_components(args), "prior_components")
+    if args.prior == "mog":
+        return priors.MixtureOfGaussians(components, seed=args.seed)
+    # Pseudo-inputs in the encoder's units: [0, 1] for images, unbounded
+    # for standardized tables.
+    bounds = None if data.kind == "table" else (0.0, 1.0)
+    return priors.VampPrior(
+        components, pseudo_input_range=bounds, seed=args.seed
+    )
+
+
+def _prior_components(args):
+    if args.prior == "standard":
+        return None
+    if args.prior_components is not None:
+        return args.prior_components
+    return {"mog": 10, "vamp": 500}[args.prior]
 
 
 def preprocessing_for(data):

@@ -42,6 +42,23 @@ def add_train_arguments(parser):
         "gaussian for tables. The discretized logistics model 8-bit pixel "
         "values (image folders, cifar10).",
     )
+    parser.add_argument(
+        "--prior",
+        choices=("standard", "mog", "vamp"),
+        default="standard",
+        help="The prior p(z): standard (N(0, I), the KL in closed form), "
+        "mog (a learned mixture of Gaussians) or vamp (a VampPrior: the "
+        "mixture of the posteriors of learned pseudo-inputs). The other "
+        "priors train on a Monte-Carlo KL and need --free-bits 0. "
+        "Default: standard.",
+    )
+    parser.add_argument(
+        "--prior-components",
+        type=int,
+        default=None,
+        help="The mixture's components (mog, default 10) or pseudo-inputs "
+        "(vamp, default 500).",
+    )
     parser.add_argument("--beta", type=float, default=1.0)
     parser.add_argument(
         "--free-bits",

@@ -1,5 +1,7 @@
 import numpy as np
 
+from keras_vae.utils.batches import in_batches
+
 
 def active_units(vae, x, threshold=0.01, batch_size=256):
     """Counts the latent dimensions the model uses, by Burda's test.
@@ -32,13 +34,23 @@ def kl_per_dimension(vae, x, batch_size=256):
 
     The prior is `N(0, 1)`; for a `keras_vae.HierarchicalVAE`, each group's
     `p(z_i | z_<i)` given the posterior means of the groups above (the path
-    of `encode`)."""
+    of `encode`). A prior that is no diagonal Gaussian (a mixture, a
+    VampPrior) has no KL per dimension: it raises a `ValueError`."""
+    inputs = vae.model_inputs(x)
+
+    def prior_batch(batch):
+        params = vae.prior_params(batch)
+        if params is None:
+            raise ValueError(
+                "The KL per latent dimension needs a prior that is a "
+                "diagonal Gaussian over each dimension (N(0, I)); this "
+                "model's is not. Use `active_units` to see which dimensions "
+                f"it uses. Received: prior={type(vae.prior).__name__}"
+            )
+        return params
+
     z_mean, z_log_var = vae.encode(x, batch_size=batch_size)
-    p_mean, p_log_var = vae._in_batches(
-        lambda batch: vae._prior_tensors(vae._pack((batch,))),
-        (vae._as_float_array(x, "x"),),
-        batch_size,
-    )
+    p_mean, p_log_var = in_batches(prior_batch, inputs, batch_size)
     mu, log_var, p_mu, p_log_var = (
         t.reshape(len(t), -1).astype("float64")
         for t in (z_mean, z_log_var, p_mean, p_log_var)

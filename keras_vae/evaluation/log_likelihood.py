@@ -6,7 +6,6 @@ import numpy as np
 from keras import ops
 
 from keras_vae import backend
-from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.utils.argument_checks import check_positive_int
 
 # One compiled function per model, so repeated estimates do not retrace. The
@@ -77,8 +76,8 @@ def log_likelihood(
             'Invalid value for argument `verbose`: expected "auto", 0, 1 '
             f"or 2. Received: verbose={verbose!r}"
         )
-    x = vae._as_float_array(x, "x")
-    arrays = (x,) + _labels(vae, labels, len(x))
+    inputs = vae.model_inputs(x, labels)
+    num_examples = len(vae.data_of(inputs))
     data_size = math.prod(vae.data_shape)
     # Examples per batch, then samples per chunk, so that one chunk holds at
     # most `max_elements` decoded values (one example at least).
@@ -97,14 +96,14 @@ def log_likelihood(
     generator.state.assign(
         ops.convert_to_tensor([seed, 0], dtype=generator.state.dtype)
     )
-    progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
+    progress = keras.utils.Progbar(
+        num_examples, verbose=verbose, unit_name="example"
+    )
     results = []
-    for start in range(0, len(x), batch_size):
-        batch = vae._pack(
-            [
-                ops.convert_to_tensor(a[start : start + batch_size])
-                for a in arrays
-            ]
+    for start in range(0, num_examples, batch_size):
+        batch = keras.tree.map_structure(
+            lambda a: ops.convert_to_tensor(a[start : start + batch_size]),
+            inputs,
         )
         chunks = []
         for first in range(0, num_samples, samples_per_chunk):
@@ -117,25 +116,6 @@ def log_likelihood(
     return np.concatenate(results)
 
 
-def _labels(vae, labels, num_examples):
-    """`()` for a VAE, `(one_hot,)` for a `ConditionalVAE`, or raises."""
-    if isinstance(vae, ConditionalVAE):
-        if labels is None:
-            raise ValueError(
-                "This conditional VAE needs `labels`: the class of each "
-                "example, as indices or one-hot rows (e.g. `labels=y_test`), "
-                "or one index for all (`labels=3`). Received: labels=None"
-            )
-        return (vae._labels(labels, num_examples),)
-    if labels is not None:
-        raise ValueError(
-            "This VAE is unconditional: `labels` apply only to a "
-            "`keras_vae.ConditionalVAE`, and would be silently ignored. Drop "
-            f"them. Received: labels of type {type(labels).__name__}"
-        )
-    return ()
-
-
 def _log_weights_fn(vae):
     """A compiled `(inputs, K) -> log w` of shape `(K, batch)`, float64,
     and the `SeedGenerator` of its noise; `inputs` are the model's: `x`,
@@ -145,16 +125,16 @@ def _log_weights_fn(vae):
 
     def log_weights(inputs, num_samples):
         vae = vae_ref()
-        batch = ops.shape(vae._data(inputs))[0]
+        batch = ops.shape(vae.data_of(inputs))[0]
         shape = (num_samples, batch) + tuple(vae.latent_shape)
         dtype = backend.wide_float()
         epsilon = keras.random.normal(shape, dtype=dtype, seed=generator)
         # 8-bit values under a density: one draw of `x + u` per example and
-        # chunk (see `VAE._dequantized`), still a bound on `log P(x)`.
+        # chunk (see `VAE.dequantize`), still a bound on `log P(x)`.
         noise = keras.random.uniform(
-            ops.shape(vae._data(inputs)), seed=generator
+            ops.shape(vae.data_of(inputs)), seed=generator
         )
-        inputs = vae._dequantized(inputs, noise)
+        inputs = vae.dequantize(inputs, noise)
         return vae.log_importance_weights(inputs, epsilon, dtype=dtype)
 
     return backend.inference_function(log_weights), generator

@@ -51,10 +51,10 @@ def export_saved_model(
     - `decode`: `z` -> `{"x_mean"}`, the mean of `p(x|z)`, and `"logits"`
       if the likelihood has them (Bernoulli; in the model's units).
     - `sample`: `num_samples` (int32 scalar) and `seed` (int64 scalar) ->
-      `{"samples"}`, the means of `p(x|z)` for `z ~ N(0, I)` drawn with
-      `tf.random.stateless_normal`: the same seed gives the same samples
-      (for a `keras_vae.HierarchicalVAE`, that noise drawn through every
-      group's prior, as `vae.sample`).
+      `{"samples"}`, the means of `p(x|z)` for `z` drawn from the model's
+      prior (`vae.prior`, through every group's prior for a
+      `keras_vae.HierarchicalVAE`) with stateless random ops: the same
+      seed gives the same samples, those of `vae.sample(n, seed=seed)`.
     - `score`: `x` -> `{"nll"}`,
       `-log p(x)` per example in nats, estimated by importance sampling
       with `score_samples` draws of noise fixed at export time

@@ -64,11 +64,11 @@ def fixed_noise_scores(vae, inputs, epsilon):
         A tensor of shape `(batch,)`, float64 where the densities are.
     """
     inputs = keras.tree.map_structure(ops.convert_to_tensor, inputs)
-    data = ops.cast(vae._data(inputs), "float32")
-    inputs = vae._dequantized(inputs, ops.full_like(data, 0.5))
+    data = ops.cast(vae.data_of(inputs), "float32")
+    inputs = vae.dequantize(inputs, ops.full_like(data, 0.5))
     epsilon = ops.convert_to_tensor(epsilon, "float32")
     k = int(epsilon.shape[0])
-    batch = ops.shape(vae._data(inputs))[0]
+    batch = ops.shape(vae.data_of(inputs))[0]
     epsilon = ops.broadcast_to(
         ops.expand_dims(epsilon, 1), (k, batch) + tuple(vae.latent_shape)
     )

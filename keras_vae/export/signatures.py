@@ -76,11 +76,12 @@ class _Functions:
     """The serving functions of the signatures, built for one model, and
     their `input_signatures`.
 
-    Inputs are in the data's units (`x` of dtype `vae.input_dtype`) and go
-    through `vae._encoder_inputs`; decoded outputs come back in the data's
-    units (`vae._data_units`); every output is float32, under any dtype
-    policy. A conditional model's functions also take `labels`, int32
-    class indices of shape `(batch,)`.
+    They run the model's public tensor methods (`posterior_params`,
+    `decoder_params`, `decoded_mean`, `sample_latents`, and
+    `log_importance_weights` for `score`): inputs are in the data's units
+    (`x` of dtype `vae.input_dtype`), and so are decoded outputs; every
+    output is float32, under any dtype policy. A conditional model's
+    functions also take `labels`, int32 class indices of shape `(batch,)`.
     """
 
     def __init__(self, vae, resize, epsilon):
@@ -88,6 +89,9 @@ class _Functions:
         self.resize = resize
         self.epsilon = epsilon
         self.conditional = isinstance(vae, ConditionalVAE)
+        # The noise of `sample`: its state is the request's seed, mapped in
+        # a stateless scope, so concurrent requests share nothing.
+        self.seed_generator = keras.random.SeedGenerator(0)
         x = tf.TensorSpec((None,) + vae.data_shape, vae.input_dtype, name="x")
         z = tf.TensorSpec((None,) + vae.latent_shape, tf.float32, name="z")
         image_bytes = tf.TensorSpec((None,), tf.string, name="image_bytes")
@@ -134,10 +138,12 @@ class _Functions:
         return outputs
 
     def sample(self, num_samples, seed, labels=None):
-        shape = tf.concat([[num_samples], self.vae.latent_shape], axis=0)
-        z = tf.random.stateless_normal(
-            shape, seed=tf.stack([seed, tf.constant(0, tf.int64)])
-        )
+        # The draws of `vae.sample(num_samples, seed=seed)`: the prior's
+        # `sample` with a generator whose state is `[seed, 0]`.
+        state = self.seed_generator.state
+        seed = tf.cast(tf.stack([seed, tf.constant(0, tf.int64)]), state.dtype)
+        with keras.StatelessScope(state_mapping=[(state, seed)]):
+            z = self.vae.sample_latents(num_samples, self.seed_generator)
         if labels is not None:
             # One class for all the samples, or one per sample.
             size = tf.size(labels)
@@ -148,8 +154,6 @@ class _Functions:
             with tf.control_dependencies([one_or_all]):
                 labels = tf.broadcast_to(labels, [num_samples])
         inputs = self._inputs(None, labels, batch=num_samples)
-        with keras.StatelessScope():
-            z = self.vae._prior_latents(z)
         return {"samples": self._decode_inputs(z, inputs)[1]}
 
     def score(self, x, labels=None):
@@ -215,15 +219,15 @@ class _Functions:
         # The KL layer calls `add_loss`; a stateless scope keeps the traced
         # loss tensor out of the model's eager `losses`.
         with keras.StatelessScope():
-            z_mean, z_log_var = self.vae._posterior_tensors(inputs)
+            z_mean, z_log_var = self.vae.posterior_params(inputs)
         return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
 
     def _decode_inputs(self, z, inputs):
         """The likelihood's parameters and its mean, in the data's units."""
         vae = self.vae
         with keras.StatelessScope():
-            params = vae._decoder_params(z, inputs)
-        return params, tf.cast(vae._decoded_mean(params), tf.float32)
+            params = vae.decoder_params(z, inputs)
+        return params, tf.cast(vae.decoded_mean(params), tf.float32)
 
     def _images(self, image_bytes):
         """uint8 images of the model's shape, decoded and resized exactly as
@@ -260,7 +264,7 @@ def warmup_requests(vae):
         # Uniform in the model's units, then in the data's.
         u = rng.uniform(size=(batch_size,) + vae.data_shape).astype("float32")
         z = rng.standard_normal((batch_size,) + vae.latent_shape)
-        x = keras.ops.convert_to_numpy(vae._data_units(u))
+        x = keras.ops.convert_to_numpy(vae.to_data_units(u))
         if vae.input_dtype == "uint8":
             x = np.clip(np.round(x), 0, 255)
         values = {

@@ -32,7 +32,10 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
     every group, flattened and concatenated (top first): the model draws
     each group from its prior given the groups above and decodes the last,
     so `z ~ N(0, I)` generates, as for any VAE, and equals
-    `vae.decode(vae._prior_latents(z))`.
+    `vae.decode(vae.ancestral_latents(z))`. With a prior other than the
+    standard normal (`keras_vae.priors`), generating needs `z` from that
+    prior: draw it with `vae.prior.sample(n)` (for a hierarchy, its top
+    group's slice of `z`), on the host or ahead of time.
 
     A decoder under a mixed-precision policy is converted in float32, as
     TFLite's builtin kernels have no float16 matrix product (not for a
@@ -123,12 +126,13 @@ def _convert(vae, quantization):
             if decoder is not None:
                 params = decoder(z, training=False)
             else:
-                # The prior's draw for noise `z`: `z` itself but for a
-                # hierarchy.
-                params = vae._decoder_params(vae._prior_latents(z), None)
+                if hierarchical:
+                    # The groups below the top drawn from `z`'s noise.
+                    z = vae.ancestral_latents(z)
+                params = vae.decoder_params(z)
         # In the data's units, as `vae.decode`: pixel values 0-255 for an
         # 8-bit model.
-        x_mean = vae._decoded_mean(params)
+        x_mean = vae.decoded_mean(params)
         return {"x_mean": tf.cast(x_mean, tf.float32)}
 
     module = tf.Module()

@@ -41,6 +41,12 @@ class KLDivergenceLayer(keras.layers.Layer):
     `beta * sum_latent(max(λ, mean_over_batch(KL_j)))`, so the optimizer gains
     nothing by pushing a dimension below `λ` (Kingma et al., 2016).
 
+    The closed form is the KL from `N(0, I)`. A `keras_vae.VAE` with another
+    prior (`keras_vae.priors`) sets `closed_form = False` on its encoder's
+    layer, which then passes its inputs through and adds nothing: the VAE
+    adds the Monte-Carlo estimate of the KL from its prior instead
+    (`MonteCarloKLDivergenceLayer`), weighted by this layer's `beta`.
+
     Args:
         beta: Non-negative float, the weight of the KL term (1 gives the
             ELBO, other values a beta-VAE). Defaults to `1.0`.
@@ -82,6 +88,8 @@ class KLDivergenceLayer(keras.layers.Layer):
             aggregation="only_first_replica",
             name="beta",
         )
+        # Whether `call` adds the closed form (see the class docstring).
+        self.closed_form = True
 
     @property
     def beta(self):
@@ -96,6 +104,8 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
+        if not self.closed_form:
+            return z_mean, z_log_var
         if self.free_bits:
             kl = gaussian_kl_divergence(z_mean, z_log_var, reduce=False)
             kl = ops.sum(ops.maximum(ops.mean(kl, axis=0), self.free_bits))

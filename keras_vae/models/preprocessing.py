@@ -42,6 +42,19 @@ def get(preprocessing):
     )
 
 
+def pixel_preprocessing(preprocessing, likelihood):
+    """The preprocessing of a model whose likelihood is over pixel values:
+    `"8bit"` (also for `None`), or an error."""
+    if preprocessing in (None, PIXELS_8BIT):
+        return PIXELS_8BIT
+    raise ValueError(
+        f"{type(likelihood).__name__} models 8-bit pixel values, so the "
+        'model takes them as they are: pass `preprocessing="8bit"` (or '
+        "None, which means the same here). Received: "
+        f"preprocessing={preprocessing!r}"
+    )
+
+
 def affine(layer):
     """`(scale, offset)`, float32 tensors broadcastable to a batch, such
     that `layer(x) == x * scale + offset`."""

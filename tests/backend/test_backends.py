@@ -1,5 +1,6 @@
-"""A VAE trained on JAX or PyTorch: same file format, exported through
-TensorFlow, and JAX's data parallelism equal to one device."""
+"""VAEs trained on JAX or PyTorch, with each prior (and a user's own prior
+and likelihood): same file format, exported through TensorFlow, and JAX's
+data parallelism equal to one device."""
 
 import importlib.util
 import json
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
+from backend_run import PRIORS
 
 import keras_vae
 
@@ -41,10 +43,18 @@ def _run(backend, out, *flags, env=None):
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def trained(request, tmp_path_factory):
+def run(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
     _run(request.param, out)
     return request.param, out
+
+
+@pytest.fixture(params=PRIORS)
+def trained(request, run):
+    backend, out = run
+    if request.param == "custom":
+        import example_parts  # noqa: F401 (registers the user's classes)
+    return backend, out / request.param
 
 
 def test_training_on_the_backend_lowers_the_loss(trained):
@@ -76,7 +86,9 @@ def test_the_saved_model_and_tflite_decoder_match_the_backend(
     _, out = trained
     expected = np.load(out / "outputs.npz")
     vae = keras.saving.load_model(out / "model.keras")
-    path = keras_vae.export_saved_model(vae, tmp_path / "serving")
+    path = keras_vae.export_saved_model(
+        vae, tmp_path / "serving", score_samples=10
+    )
     signatures = tf.saved_model.load(path).signatures
     encoded = signatures["encode"](x=tf.constant(expected["x"]))
     np.testing.assert_allclose(encoded["z_mean"], expected["z_mean"], atol=1e-5)
@@ -88,6 +100,14 @@ def test_the_saved_model_and_tflite_decoder_match_the_backend(
     np.testing.assert_allclose(
         decoded["x_mean"], expected["decoded"], atol=1e-5
     )
+    # The fixed-noise score, in float64 here (float32 on JAX there).
+    scores = signatures["score"](x=tf.constant(expected["x"]))["nll"]
+    np.testing.assert_allclose(scores, expected["scores"], rtol=1e-4)
+    # Samples of the prior: the backend's own random numbers differ, their
+    # values stay in the likelihood's range.
+    samples = signatures["sample"](num_samples=5, seed=np.int64(3))["samples"]
+    assert samples.shape == expected["samples"].shape
+    assert np.all(np.isfinite(samples))
 
     tflite = keras_vae.export_tflite_decoder(vae, tmp_path / "decoder.tflite")
     decode = Interpreter(model_path=str(tflite)).get_signature_runner()

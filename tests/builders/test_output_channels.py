@@ -5,8 +5,8 @@ import keras
 import pytest
 
 import keras_vae
-from keras_vae.models import conv_vae
-from keras_vae.models import mlp_vae
+from keras_vae.builders import conv as conv_vae
+from keras_vae.builders import mlp as mlp_vae
 
 
 class TwoPerChannel(keras_vae.likelihoods.Gaussian):

@@ -9,8 +9,8 @@ import pytest
 from test_output_channels import decoder_for
 
 import keras_vae
+from keras_vae.builders import resnet as resnet_vae
 from keras_vae.cli import main
-from keras_vae.models import resnet_vae
 
 
 def small_resnet_vae(input_shape, **kwargs):

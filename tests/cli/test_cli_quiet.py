@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from keras_vae.cli import quiet
+from keras_vae import program_start as quiet
 
 # What TensorFlow 2.21 prints on a CPU machine when the program starts and
 # trains (issue 10).
@@ -169,7 +169,8 @@ def test_forward_passes_an_unfinished_line_after_a_wait():
     os.close(reader)
 
 
-# Loads quiet.py alone, without the package and so without TensorFlow.
+# Loads program_start.py alone, without the package and so without
+# TensorFlow.
 SILENCED = """
 import importlib.util, os, sys, warnings
 spec = importlib.util.spec_from_file_location("quiet", {path!r})
@@ -222,7 +223,7 @@ def test_a_level_set_by_the_user_and_the_opt_in_are_kept(tmp_path):
 
 def test_importing_the_package_leaves_the_process_alone(tmp_path):
     script = (
-        "import os, keras_vae; from keras_vae.cli import quiet; "
+        "import os, keras_vae; from keras_vae import program_start as quiet; "
         "print(quiet.started_as_program(), "
         "os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
     )

@@ -374,7 +374,7 @@ def test_conditional_image_model_takes_image_files(image_files, tmp_path):
         for key, value in from_bytes.items():
             np.testing.assert_allclose(value, arrays[key], atol=1e-4)
     # The Keras encoder on the same images.
-    inputs = cvae._encoder_inputs([tf.constant(images), tf.one_hot(labels, 3)])
+    inputs = cvae.encoder_inputs([tf.constant(images), tf.one_hot(labels, 3)])
     z_mean = cvae.encoder(inputs)[0]
     np.testing.assert_allclose(
         signatures["encode_bytes"](image_bytes=contents, labels=labels)[

@@ -22,10 +22,10 @@ from backend_defaults import STEPS_PER_EXECUTION
 import keras_vae
 from keras_vae.evaluation import log_likelihood
 from keras_vae.layers import GroupKLDivergenceLayer
+from keras_vae.layers import UpdateGuard
 from keras_vae.layers import diagonal_gaussian_kl_divergence
 from keras_vae.likelihoods import Bernoulli
 from keras_vae.likelihoods import Gaussian
-from keras_vae.models.update_guard import UpdateGuard
 from keras_vae.utils.soft_clamp import soft_clamp
 
 tfd = tfp.distributions
@@ -426,7 +426,7 @@ def test_kl_per_dimension_is_from_each_groups_own_prior(trained, mnist):
     x = mnist[1][:64]
     kl = keras_vae.evaluation.kl_per_dimension(vae, x, batch_size=16)
     q_mean, q_log_var = vae.encode(x)
-    p_mean, p_log_var = vae._prior_tensors(x.astype("float32"))
+    p_mean, p_log_var = vae.prior_params(x.astype("float32"))
     sizes = [math.prod(shape) for shape in vae.group_shapes]
     bounds = np.cumsum([0] + sizes)
     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -619,7 +619,7 @@ def build_small_with(**kwargs):
 def test_prior_latents_draw_each_group_given_the_ones_above():
     vae = build_linear_hvae()
     epsilon = np.random.default_rng(3).normal(size=(5, 2 * L))
-    z = keras.ops.convert_to_numpy(vae._prior_latents(epsilon.astype("f4")))
+    z = keras.ops.convert_to_numpy(vae.ancestral_latents(epsilon.astype("f4")))
     z0 = epsilon[:, :L]
     z1 = z0 * A + C + np.sqrt(S) * epsilon[:, L:]
     np.testing.assert_allclose(z, np.concatenate([z0, z1], -1), atol=1e-5)
@@ -663,7 +663,9 @@ def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     noise = tf.random.stateless_normal(
         (3,) + vae.latent_shape, seed=tf.constant([4, 0], tf.int64)
     )
-    expected = vae.decode(keras.ops.convert_to_numpy(vae._prior_latents(noise)))
+    expected = vae.decode(
+        keras.ops.convert_to_numpy(vae.ancestral_latents(noise))
+    )
     samples = signatures["sample"](num_samples=3, seed=np.int64(4))["samples"]
     np.testing.assert_allclose(samples, expected, rtol=1e-5, atol=1e-4)
     assert not np.allclose(expected, vae.decode(noise.numpy()), atol=1e-3)

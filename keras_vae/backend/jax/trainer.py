@@ -12,8 +12,8 @@ class JAXTrainer(KerasLoopTrainer):
 
     Keras's JAX trainer calls `train_step(state, data)` with the model's
     variables as values and expects new values back. This class runs the
-    model's backend-neutral, stateful code (see
-    `keras_vae.models.vae_steps.StepsMixin`) inside a
+    model's backend-neutral, stateful steps (see
+    `keras_vae.backend.trainer.Trainer`) inside a
     `keras.StatelessScope` that maps each variable to its value: the loss
     terms under `jax.value_and_grad` (the scope collects the losses the
     layers add with `add_loss`, the KL among them), then the update and the
@@ -26,7 +26,7 @@ class JAXTrainer(KerasLoopTrainer):
 
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_values, metric_values = state
-        inputs = self._unpack(data)
+        inputs = self.step_inputs(data)
         model_variables = (
             self.trainable_variables + self.non_trainable_variables
         )
@@ -34,9 +34,9 @@ class JAXTrainer(KerasLoopTrainer):
 
         def loss_and_terms(trainable, non_trainable):
             def forward():
-                self._apply_kl_warmup()
-                terms = self._training_terms(inputs, training=True)
-                return self.optimizer.scale_loss(terms[0]), terms
+                self.apply_kl_warmup()
+                terms = self.compute_loss_terms(inputs, training=True)
+                return self.optimizer.scale_loss(terms["loss"]), terms
 
             (scaled_loss, terms), values = _run_stateless(
                 forward,
@@ -55,8 +55,8 @@ class JAXTrainer(KerasLoopTrainer):
         )
 
         def update():
-            applied = self._apply_gradients(gradients)
-            return self._step_logs(inputs, terms, applied)
+            update = self.apply_update(gradients)
+            return self.update_metrics(inputs, terms, update)
 
         groups = (trainable, non_trainable, optimizer_values, metric_values)
         logs, values = _run_stateless(
@@ -68,11 +68,11 @@ class JAXTrainer(KerasLoopTrainer):
 
     def test_step(self, state, data):
         trainable, non_trainable, metric_values = state
-        inputs = self._unpack(data)
+        inputs = self.step_inputs(data)
 
         def evaluate():
-            terms = self._training_terms(inputs, training=False)
-            return self._step_logs(inputs, terms)
+            terms = self.compute_loss_terms(inputs, training=False)
+            return self.update_metrics(inputs, terms)
 
         groups = (trainable, non_trainable, metric_values)
         logs, values = _run_stateless(

@@ -9,44 +9,38 @@ from keras_vae.backend.tensorflow.distribute import has_strategy
 from keras_vae.backend.tensorflow.distribute import metric_results
 from keras_vae.backend.tensorflow.distribute import replica_share
 from keras_vae.backend.tensorflow.fused_function import FusedFunction
+from keras_vae.backend.trainer import STEPS_PER_EXECUTION
+from keras_vae.backend.trainer import Trainer
 from keras_vae.utils.layer_types import has_convolutions
 
-#: The default `steps_per_execution` of `VAE.compile` on TensorFlow.
-STEPS_PER_EXECUTION = 32
 
-
-class TensorFlowTrainer:
+class TensorFlowTrainer(Trainer):
     """The TensorFlow half of `keras_vae.VAE`'s training loop.
 
-    The model supplies the backend-neutral parts (see
-    `keras_vae.models.vae_steps.StepsMixin`): `_training_terms` (the loss
-    first), `_apply_gradients` and `_step_logs`. This class runs them in a
-    `tf.GradientTape`, weights each replica's loss by its share of the
+    It runs the model's steps (see `keras_vae.backend.trainer.Trainer`) in
+    a `tf.GradientTape`, weights each replica's loss by its share of the
     global batch under a `tf.distribute` strategy, and, on one device,
     fuses `steps_per_execution` steps into one XLA program
     (`FusedFunction`).
     """
 
     def train_step(self, data):
-        inputs = self._unpack(data)
-        self._apply_kl_warmup()
+        inputs = self.step_inputs(data)
+        self.apply_kl_warmup()
         with tf.GradientTape() as tape:
-            terms = self._training_terms(inputs, training=True)
+            terms = self.compute_loss_terms(inputs, training=True)
             # Keras sums gradients over replicas: weight each replica's
             # batch mean by its share of the global batch.
-            share = replica_share(self._data(inputs))
-            scaled_loss = self.optimizer.scale_loss(terms[0] * share)
+            share = replica_share(self.data_of(inputs))
+            scaled_loss = self.optimizer.scale_loss(terms["loss"] * share)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        applied = self._apply_gradients(gradients)
-        return self._step_logs(inputs, terms, applied)
+        update = self.apply_update(gradients)
+        return self.update_metrics(inputs, terms, update)
 
     def test_step(self, data):
-        inputs = self._unpack(data)
-        terms = self._training_terms(inputs, training=False)
-        return self._step_logs(inputs, terms)
-
-    def _optimizer_apply(self, gradients):
-        self.optimizer.apply(gradients, self.trainable_weights)
+        inputs = self.step_inputs(data)
+        terms = self.compute_loss_terms(inputs, training=False)
+        return self.update_metrics(inputs, terms)
 
     def _tracker_results(self, trackers):
         return metric_results(trackers)
@@ -68,9 +62,6 @@ class TensorFlowTrainer:
         ):
             return "auto"
         return True
-
-    def _check_backend_runs(self, jit_compile):
-        """TensorFlow runs every `compile` argument, strategies included."""
 
     def _has_strategy(self):
         # Created under a strategy's scope, or used under one now.

@@ -9,30 +9,30 @@ from keras_vae.backend.common import KerasLoopTrainer
 class TorchTrainer(KerasLoopTrainer):
     """The PyTorch half of `keras_vae.VAE`'s training loop.
 
-    It runs the model's backend-neutral parts (see
-    `keras_vae.models.vae_steps.StepsMixin`) eagerly: the loss terms, the
+    It runs the model's backend-neutral steps (see
+    `keras_vae.backend.trainer.Trainer`) eagerly: the loss terms, the
     gradients by `backward()`, the update without autograd, then the
     metrics.
     """
 
     def train_step(self, data):
-        inputs = self._unpack(data)
-        self._apply_kl_warmup()
+        inputs = self.step_inputs(data)
+        self.apply_kl_warmup()
         self.zero_grad()
-        terms = self._training_terms(inputs, training=True)
+        terms = self.compute_loss_terms(inputs, training=True)
         gradients = []
         if self.trainable_weights:  # A frozen model has no graph to walk.
-            self.optimizer.scale_loss(terms[0]).backward()
+            self.optimizer.scale_loss(terms["loss"]).backward()
             gradients = [v.value.grad for v in self.trainable_weights]
         with torch.no_grad():
-            applied = self._apply_gradients(gradients)
-            return self._step_logs(inputs, terms, applied)
+            update = self.apply_update(gradients)
+            return self.update_metrics(inputs, terms, update)
 
     def test_step(self, data):
-        inputs = self._unpack(data)
+        inputs = self.step_inputs(data)
         with torch.no_grad():
-            terms = self._training_terms(inputs, training=False)
-            return self._step_logs(inputs, terms)
+            terms = self.compute_loss_terms(inputs, training=False)
+            return self.update_metrics(inputs, terms)
 
     def _check_backend_runs(self, jit_compile):
         super()._check_backend_runs(jit_compile)
@@ -50,9 +50,6 @@ class TorchTrainer(KerasLoopTrainer):
                 "eagerly), or train with KERAS_BACKEND=jax or tensorflow "
                 "for a compiled step. Received: jit_compile=True"
             )
-
-    def _optimizer_apply(self, gradients):
-        self.optimizer.apply(gradients, self.trainable_weights)
 
     def _default_steps_per_execution(self):
         # Keras's PyTorch trainer takes only 1 (it refuses more).

@@ -4,8 +4,8 @@ input of `q(z|x)`'s head, and from `z` to the decoder's features."""
 
 import keras
 
-from keras_vae.models.gaussian_encoder_head import concatenate_label
-from keras_vae.models.gaussian_encoder_head import label_input
+from keras_vae.builders.labels import concatenate_label
+from keras_vae.builders.labels import label_input
 
 
 def dense_encoder_features(

@@ -3,13 +3,13 @@ import functools
 import keras
 
 from keras_vae import likelihoods
-from keras_vae.models.builder_arguments import HIERARCHICAL_VAE_ARGUMENTS
-from keras_vae.models.builder_arguments import model_kwargs
-from keras_vae.models.hierarchical_heads import gaussian_heads
+from keras_vae.builders.hierarchical_heads import gaussian_heads
+from keras_vae.builders.image_sizes import (
+    check_image_shape as _check_image_shape,
+)
+from keras_vae.builders.image_sizes import halved_sizes
+from keras_vae.builders.image_sizes import output_padding as _output_padding
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
-from keras_vae.models.image_sizes import check_image_shape as _check_image_shape
-from keras_vae.models.image_sizes import halved_sizes
-from keras_vae.models.image_sizes import output_padding as _output_padding
 from keras_vae.utils.argument_checks import check_int_tuple
 
 
@@ -28,6 +28,7 @@ def build_hierarchical_vae(
     clip_gradient_norm=None,
     skip_gradient_norm=None,
     max_consecutive_skips=100,
+    prior=None,
     name="hierarchical_vae",
 ):
     """Builds a convolutional `HierarchicalVAE` for `(height, width,
@@ -80,6 +81,9 @@ def build_hierarchical_vae(
             non-finite or above this are skipped; `None` (off).
         max_consecutive_skips: Training stops with an error after more
             updates than this were skipped in a row.
+        prior: The prior of the top group: `None` (the standard normal)
+            or a `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)`
+            or `VampPrior(500)`. See `keras_vae.HierarchicalVAE`.
         name: The model name.
 
     Returns:
@@ -95,8 +99,6 @@ def build_hierarchical_vae(
     vae.fit(x_train_uint8, epochs=10, batch_size=128)
     ```
     """
-    # The arguments the model takes as they are, before any is reassigned.
-    vae_kwargs = model_kwargs(locals(), HIERARCHICAL_VAE_ARGUMENTS)
     input_shape = _check_image_shape(input_shape)
     filters = check_int_tuple(filters, "filters")
     groups = _check_latent_channels(latent_channels, len(filters))
@@ -184,8 +186,25 @@ def build_hierarchical_vae(
     )(t)
     decoder = keras.Model(h_last, params, name="decoder")
 
-    networks = encoder, posteriors, priors, merges, decoder
-    return HierarchicalVAE(*networks, likelihood=likelihood, **vae_kwargs)
+    return HierarchicalVAE(
+        encoder,
+        posteriors,
+        priors,
+        merges,
+        decoder,
+        likelihood=likelihood,
+        beta=beta,
+        free_bits=free_bits,
+        num_importance_samples=num_importance_samples,
+        seed=seed,
+        preprocessing=preprocessing,
+        log_variance_bound=log_variance_bound,
+        clip_gradient_norm=clip_gradient_norm,
+        skip_gradient_norm=skip_gradient_norm,
+        max_consecutive_skips=max_consecutive_skips,
+        prior=prior,
+        name=name,
+    )
 
 
 def _gaussian_heads(features, channels, prefix, zeros=False):

@@ -4,11 +4,9 @@ import math
 import keras
 
 from keras_vae import likelihoods
-from keras_vae.models.builder_arguments import HIERARCHICAL_VAE_ARGUMENTS
-from keras_vae.models.builder_arguments import model_kwargs
-from keras_vae.models.hierarchical_heads import gaussian_heads
+from keras_vae.builders.hierarchical_heads import gaussian_heads
+from keras_vae.builders.mlp import params_shape
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
-from keras_vae.models.mlp_vae import params_shape
 from keras_vae.utils.argument_checks import check_int_tuple
 
 
@@ -27,6 +25,7 @@ def build_hierarchical_mlp_vae(
     clip_gradient_norm=None,
     skip_gradient_norm=None,
     max_consecutive_skips=100,
+    prior=None,
     name="hierarchical_mlp_vae",
 ):
     """Builds a `HierarchicalVAE` of dense layers: a ladder of latent
@@ -61,6 +60,9 @@ def build_hierarchical_mlp_vae(
         beta, free_bits, num_importance_samples, seed, preprocessing,
             log_variance_bound, clip_gradient_norm, skip_gradient_norm,
             max_consecutive_skips: As for `keras_vae.HierarchicalVAE`.
+        prior: The prior of the top group: `None` (the standard normal)
+            or a `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)`
+            or `VampPrior(500)`. See `keras_vae.HierarchicalVAE`.
         name: The model name.
 
     Returns:
@@ -76,8 +78,6 @@ def build_hierarchical_mlp_vae(
     vae.fit(x_train_binarized, epochs=100, batch_size=100)
     ```
     """
-    # The arguments the model takes as they are, before any is reassigned.
-    vae_kwargs = model_kwargs(locals(), HIERARCHICAL_VAE_ARGUMENTS)
     input_shape = check_int_tuple(input_shape, "input_shape")
     latent_dims = check_int_tuple(latent_dims, "latent_dims")
     hidden_units = check_int_tuple(hidden_units, "hidden_units")
@@ -150,8 +150,25 @@ def build_hierarchical_mlp_vae(
         last, keras.layers.Reshape(out_shape)(t), name="decoder"
     )
 
-    networks = encoder, posteriors, priors, merges, decoder
-    return HierarchicalVAE(*networks, likelihood=likelihood, **vae_kwargs)
+    return HierarchicalVAE(
+        encoder,
+        posteriors,
+        priors,
+        merges,
+        decoder,
+        likelihood=likelihood,
+        beta=beta,
+        free_bits=free_bits,
+        num_importance_samples=num_importance_samples,
+        seed=seed,
+        preprocessing=preprocessing,
+        log_variance_bound=log_variance_bound,
+        clip_gradient_norm=clip_gradient_norm,
+        skip_gradient_norm=skip_gradient_norm,
+        max_consecutive_skips=max_consecutive_skips,
+        prior=prior,
+        name=name,
+    )
 
 
 def _heads(features, size, prefix, zeros=False):

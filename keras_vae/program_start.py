@@ -1,4 +1,10 @@
-"""A quiet start for the `keras-vae` program: no TensorFlow start-up lines.
+"""What the `keras-vae` program does before Keras is imported: a quiet
+start, with no TensorFlow start-up lines, and the TensorFlow backend for
+`keras-vae export`.
+
+`keras_vae/__init__.py` runs `start_program()` first, so that it takes
+effect before Keras imports TensorFlow, and the command line
+(`keras_vae.cli`) itself is imported only by the program.
 
 TensorFlow 2.21 writes a dozen lines to stderr whenever it starts, whatever
 the input. `TF_CPP_MIN_LOG_LEVEL=1` (set before TensorFlow is imported)
@@ -10,7 +16,8 @@ a pipe and forwards everything else unchanged. A process rather than a
 thread, so that what the program wrote just before a crash (a failed
 check, a segfault's traceback) still comes through.
 
-This is for the program only: importing `keras_vae` never touches stderr.
+This is for the program only: importing `keras_vae` from Python never
+touches stderr.
 `KERAS_VAE_TF_LOGS=1` turns it off; a `TF_CPP_MIN_LOG_LEVEL` set by the
 user is kept.
 """
@@ -74,6 +81,19 @@ def started_as_program():
     if argv0 != "-m" or "-m" not in argv[:-1]:
         return False
     return argv[argv.index("-m") + 1] in ("keras_vae", "keras_vae.cli")
+
+
+def start_program():
+    """In the `keras-vae` program only: hides TensorFlow's start-up lines,
+    and runs `keras-vae export` on TensorFlow whatever `KERAS_BACKEND` says
+    (the SavedModel and the TFLite file are TensorFlow's, and a `.keras`
+    file trained on any backend loads there). Other commands keep the
+    backend the user chose."""
+    if not started_as_program():
+        return
+    silence_tensorflow_startup()
+    if sys.argv[1:2] == ["export"] and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
 
 
 def silence_tensorflow_startup():

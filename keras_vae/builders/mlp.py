@@ -3,12 +3,10 @@ import math
 import keras
 
 from keras_vae import likelihoods
-from keras_vae.models.builder_arguments import VAE_ARGUMENTS
-from keras_vae.models.builder_arguments import model_kwargs
-from keras_vae.models.dense_latent import dense_decoder_features
-from keras_vae.models.dense_latent import dense_encoder_features
-from keras_vae.models.gaussian_encoder_head import assemble_vae
-from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
+from keras_vae.builders.assembly import assemble_vae
+from keras_vae.builders.dense_latent import dense_decoder_features
+from keras_vae.builders.dense_latent import dense_encoder_features
+from keras_vae.builders.encoder_head import gaussian_encoder_head
 from keras_vae.utils.argument_checks import check_int_tuple
 from keras_vae.utils.argument_checks import check_positive_int
 
@@ -25,6 +23,7 @@ def build_mlp_vae(
     num_importance_samples=1,
     seed=None,
     preprocessing=None,
+    prior=None,
     name="mlp_vae",
 ):
     """Builds a VAE whose encoder and decoder are multilayer perceptrons.
@@ -59,6 +58,10 @@ def build_mlp_vae(
             `"8bit"` (pixel values 0-255) or an adapted
             `keras.layers.Normalization` (table rows in their own units).
             See `keras_vae.VAE`.
+        prior: The prior `p(z)`: `None` (the standard normal) or a
+            `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)` or
+            `VampPrior(500)` (which need `free_bits=0`). See
+            `keras_vae.VAE`.
         name: The model name.
 
     Returns:
@@ -71,8 +74,6 @@ def build_mlp_vae(
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     ```
     """
-    # The arguments the VAE takes as they are, before any is reassigned.
-    kwargs = model_kwargs(locals(), VAE_ARGUMENTS)
     input_shape = check_int_tuple(input_shape, "input_shape")
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     hidden_units = check_int_tuple(hidden_units, "hidden_units", True)
@@ -93,7 +94,18 @@ def build_mlp_vae(
     h = keras.layers.Dense(math.prod(out_shape), name="params")(h)
     params = keras.layers.Reshape(out_shape)(h)
     return assemble_vae(
-        x, x_label, outputs, z, z_label, params, likelihood=likelihood, **kwargs
+        x,
+        x_label,
+        outputs,
+        z,
+        z_label,
+        params,
+        likelihood=likelihood,
+        num_importance_samples=num_importance_samples,
+        seed=seed,
+        preprocessing=preprocessing,
+        prior=prior,
+        name=name,
     )
 
 

@@ -1,14 +1,12 @@
 import keras
 
-from keras_vae.models.builder_arguments import VAE_ARGUMENTS
-from keras_vae.models.builder_arguments import check_conv_arguments
-from keras_vae.models.builder_arguments import model_kwargs
-from keras_vae.models.dense_latent import dense_decoder_features
-from keras_vae.models.dense_latent import dense_encoder_features
-from keras_vae.models.gaussian_encoder_head import assemble_vae
-from keras_vae.models.gaussian_encoder_head import gaussian_encoder_head
-from keras_vae.models.image_sizes import halved_sizes
-from keras_vae.models.image_sizes import output_padding
+from keras_vae.builders.arguments import check_conv_arguments
+from keras_vae.builders.assembly import assemble_vae
+from keras_vae.builders.dense_latent import dense_decoder_features
+from keras_vae.builders.dense_latent import dense_encoder_features
+from keras_vae.builders.encoder_head import gaussian_encoder_head
+from keras_vae.builders.image_sizes import halved_sizes
+from keras_vae.builders.image_sizes import output_padding
 
 
 def build_conv_vae(
@@ -23,6 +21,7 @@ def build_conv_vae(
     num_importance_samples=1,
     seed=None,
     preprocessing=None,
+    prior=None,
     name="conv_vae",
 ):
     """Builds a convolutional VAE for `(height, width, channels)` images.
@@ -58,6 +57,10 @@ def build_conv_vae(
             `"8bit"` (pixel values 0-255) or an adapted
             `keras.layers.Normalization` (table rows in their own units).
             See `keras_vae.VAE`.
+        prior: The prior `p(z)`: `None` (the standard normal) or a
+            `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)` or
+            `VampPrior(500)` (which need `free_bits=0`). See
+            `keras_vae.VAE`.
         name: The model name.
 
     Returns:
@@ -73,8 +76,6 @@ def build_conv_vae(
     rgb.decoder.output_shape  # (None, 100, 75, 3)
     ```
     """
-    # The arguments the VAE takes as they are, before any is reassigned.
-    kwargs = model_kwargs(locals(), VAE_ARGUMENTS)
     input_shape, latent_dim, filters, hidden_units, likelihood = (
         check_conv_arguments(
             input_shape, latent_dim, filters, hidden_units, likelihood
@@ -113,5 +114,16 @@ def build_conv_vae(
         )(h)
     params = keras.layers.Conv2D(channels, 3, padding="same", name="params")(h)
     return assemble_vae(
-        x, x_label, outputs, z, z_label, params, likelihood=likelihood, **kwargs
+        x,
+        x_label,
+        outputs,
+        z,
+        z_label,
+        params,
+        likelihood=likelihood,
+        num_importance_samples=num_importance_samples,
+        seed=seed,
+        preprocessing=preprocessing,
+        prior=prior,
+        name=name,
     )

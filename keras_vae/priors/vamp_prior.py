@@ -1,0 +1,169 @@
+import math
+import weakref
+
+import keras
+from keras import ops
+
+from keras_vae.priors.prior import Prior
+from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.log_variance import clip_log_variance
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VampPrior(Prior):
+    """The VampPrior: the mixture of the VAE's own posteriors at learned
+    pseudo-inputs, `p(z) = (1/K) sum_k q(z | u_k)`.
+
+    The `K` pseudo-inputs `u_k` are weights of this prior, in the units the
+    encoder sees (after the model's preprocessing: in [0, 1] for images),
+    trained with the VAE; their posteriors come from the model's encoder,
+    so the prior follows the encoder as it learns. It approximates the
+    optimal prior, the aggregate posterior `(1/N) sum_n q(z | x_n)`, at the
+    cost of encoding the `K` pseudo-inputs at every training step.
+
+    The pseudo-inputs start at `N(0.05, 0.01^2)` per value, and are clipped
+    to `pseudo_input_range` (the hard tanh of Tomczak and Welling); pass
+    `pseudo_input_range=None` for data standardized by a
+    `keras.layers.Normalization`, whose units have no bounds.
+
+    The prior needs an encoder of `x` alone: a `ConditionalVAE` (whose
+    encoder takes labels too) refuses it. For a `HierarchicalVAE` it is the
+    prior of the top group, through the top group's posterior.
+
+    Args:
+        num_pseudo_inputs: `K`, an integer >= 1 (500 in the paper's MNIST
+            experiments).
+        pseudo_input_range: `(low, high)` to clip the pseudo-inputs to, or
+            `None`. Defaults to `(0.0, 1.0)`.
+        seed: Optional integer seed of the pseudo-inputs' initial values.
+        **kwargs: Base layer keyword arguments, such as `name`.
+
+    Example:
+
+    ```python
+    vae = keras_vae.build_mlp_vae(
+        latent_dim=40, prior=keras_vae.priors.VampPrior(500))
+    ```
+
+    Reference:
+        Tomczak and Welling, "VAE with a VampPrior", AISTATS 2018.
+    """
+
+    def __init__(
+        self,
+        num_pseudo_inputs=500,
+        pseudo_input_range=(0.0, 1.0),
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_pseudo_inputs = check_positive_int(
+            num_pseudo_inputs, "num_pseudo_inputs"
+        )
+        if pseudo_input_range is not None:
+            try:
+                low, high = (float(v) for v in pseudo_input_range)
+                valid = low < high
+            except (TypeError, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "Invalid value for argument `pseudo_input_range`: "
+                    "expected None or `(low, high)` with low < high. "
+                    f"Received: pseudo_input_range={pseudo_input_range!r}"
+                )
+            pseudo_input_range = (low, high)
+        self.pseudo_input_range = pseudo_input_range
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int)
+        ):
+            raise ValueError(
+                "Invalid value for argument `seed`: expected None or an "
+                f"integer. Received: seed={seed!r}"
+            )
+        self.seed = seed
+        self._model = None
+
+    def set_model(self, model):
+        encoder_inputs = getattr(model.encoder, "inputs", None) or []
+        if len(encoder_inputs) != 1:
+            raise ValueError(
+                "A VampPrior encodes its pseudo-inputs with the model's "
+                "encoder, which must take `x` alone; this one takes "
+                f"{len(encoder_inputs)} inputs (a ConditionalVAE's takes "
+                "labels too). Use a `MixtureOfGaussians` prior instead. "
+                f"Received: model={type(model).__name__}"
+            )
+        # Weakly: the model tracks this prior, and a strong reference back
+        # would make a cycle of layers.
+        self._model = weakref.ref(model)
+        self.data_shape = tuple(model.data_shape)
+
+    def build(self, input_shape):
+        if self._model is None:
+            raise ValueError(
+                "A VampPrior is built by the VAE that owns it, which gives "
+                "it its encoder: pass it as `prior=` to a VAE or a builder. "
+                f"Received: build(input_shape={input_shape})"
+            )
+        super().build(input_shape)
+        self.pseudo_inputs = self.add_weight(
+            shape=(self.num_pseudo_inputs,) + self.data_shape,
+            initializer=keras.initializers.RandomNormal(
+                mean=0.05, stddev=0.01, seed=self.seed
+            ),
+            name="pseudo_inputs",
+        )
+
+    def pseudo_input_values(self):
+        """The pseudo-inputs as the encoder sees them, clipped to
+        `pseudo_input_range`."""
+        u = ops.convert_to_tensor(self.pseudo_inputs)
+        if self.pseudo_input_range is None:
+            return u
+        return ops.clip(u, *self.pseudo_input_range)
+
+    def components(self):
+        """`[mean, log_var]` of each pseudo-input's posterior, shape
+        `(K, size)` each: the mixture's components, flattened."""
+        model = self._model()
+        inputs = model.to_data_units(self.pseudo_input_values())
+        mean, log_var = model.top_posterior_params(inputs)
+        k = self.num_pseudo_inputs
+        return [
+            ops.reshape(ops.cast(t, "float32"), (k, -1))
+            for t in (mean, log_var)
+        ]
+
+    def log_prob(self, z):
+        dtype = z.dtype
+        mean, log_var = (ops.cast(t, dtype) for t in self.components())
+        log_var = clip_log_variance(log_var)
+        z = ops.reshape(z, (ops.shape(z)[0], 1, -1))  # (batch, 1, size)
+        squared = ops.square(z - mean) / ops.exp(log_var)
+        # (batch, K): the log-density of each pseudo-input's posterior.
+        log_q = -0.5 * ops.sum(_LOG_2PI + log_var + squared, axis=-1)
+        return ops.logsumexp(log_q, axis=-1) - math.log(self.num_pseudo_inputs)
+
+    def sample(self, num_samples, seed=None, temperature=1.0):
+        if not isinstance(seed, keras.random.SeedGenerator):
+            seed = keras.random.SeedGenerator(seed)
+        mean, log_var = self.components()
+        chosen = keras.random.randint(
+            (num_samples,), 0, self.num_pseudo_inputs, seed=seed
+        )
+        mean = ops.take(mean, chosen, axis=0)
+        log_var = clip_log_variance(ops.take(log_var, chosen, axis=0))
+        epsilon = keras.random.normal(ops.shape(mean), seed=seed)
+        z = mean + ops.exp(0.5 * log_var) * epsilon * temperature
+        return ops.reshape(z, (num_samples,) + tuple(self.latent_shape))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_pseudo_inputs": self.num_pseudo_inputs,
+            "pseudo_input_range": self.pseudo_input_range,
+            "seed": self.seed,
+        }

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_vae import backend
+from keras_vae.utils.argument_checks import check_optional_seed
 from keras_vae.utils.log_variance import clip_log_variance
 
 
@@ -43,14 +44,7 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                "Invalid value for argument `seed`: expected None or an "
-                f"integer. Received: seed={seed!r}"
-            )
-        self.seed = seed
+        self.seed = check_optional_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):

@@ -3,11 +3,11 @@ import math
 import keras
 from keras import ops
 
+from keras_vae.priors.gaussian_mixture import mixture_log_prob
+from keras_vae.priors.gaussian_mixture import mixture_sample
 from keras_vae.priors.prior import Prior
+from keras_vae.utils.argument_checks import check_optional_seed
 from keras_vae.utils.argument_checks import check_positive_int
-from keras_vae.utils.log_variance import clip_log_variance
-
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -44,14 +44,7 @@ class MixtureOfGaussians(Prior):
         self.num_components = check_positive_int(
             num_components, "num_components"
         )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                "Invalid value for argument `seed`: expected None or an "
-                f"integer. Received: seed={seed!r}"
-            )
-        self.seed = seed
+        self.seed = check_optional_seed(seed)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -70,27 +63,24 @@ class MixtureOfGaussians(Prior):
         )
 
     def log_prob(self, z):
-        dtype = z.dtype
-        z = ops.reshape(z, (ops.shape(z)[0], 1, -1))  # (batch, 1, size)
-        means = ops.cast(self.means, dtype)
-        log_vars = clip_log_variance(ops.cast(self.log_vars, dtype))
-        log_weights = ops.log_softmax(ops.cast(self.logits, dtype))
-        squared = ops.square(z - means) / ops.exp(log_vars)
-        # (batch, components): the log-density of each component.
-        log_p = -0.5 * ops.sum(_LOG_2PI + log_vars + squared, axis=-1)
-        return ops.logsumexp(log_p + log_weights, axis=-1)
+        log_weights = ops.log_softmax(ops.cast(self.logits, z.dtype))
+        return mixture_log_prob(z, self.means, self.log_vars, log_weights)
 
     def sample(self, num_samples, seed=None, temperature=1.0):
+        # Two draws (the component, then the noise): one generator.
         if not isinstance(seed, keras.random.SeedGenerator):
             seed = keras.random.SeedGenerator(seed)
         components = keras.random.categorical(
             ops.expand_dims(self.logits, 0), num_samples, seed=seed
         )[0]
-        means = ops.take(self.means, components, axis=0)
-        log_vars = clip_log_variance(ops.take(self.log_vars, components, 0))
-        epsilon = keras.random.normal(ops.shape(means), seed=seed)
-        z = means + ops.exp(0.5 * log_vars) * epsilon * temperature
-        return ops.reshape(z, (num_samples,) + tuple(self.latent_shape))
+        return mixture_sample(
+            self.means,
+            self.log_vars,
+            components,
+            self.latent_shape,
+            seed,
+            temperature,
+        )
 
     def get_config(self):
         return {

@@ -4,11 +4,11 @@ import weakref
 import keras
 from keras import ops
 
+from keras_vae.priors.gaussian_mixture import mixture_log_prob
+from keras_vae.priors.gaussian_mixture import mixture_sample
 from keras_vae.priors.prior import Prior
+from keras_vae.utils.argument_checks import check_optional_seed
 from keras_vae.utils.argument_checks import check_positive_int
-from keras_vae.utils.log_variance import clip_log_variance
-
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -76,14 +76,7 @@ class VampPrior(Prior):
                 )
             pseudo_input_range = (low, high)
         self.pseudo_input_range = pseudo_input_range
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                "Invalid value for argument `seed`: expected None or an "
-                f"integer. Received: seed={seed!r}"
-            )
-        self.seed = seed
+        self.seed = check_optional_seed(seed)
         self._model = None
 
     def set_model(self, model):
@@ -138,27 +131,23 @@ class VampPrior(Prior):
         ]
 
     def log_prob(self, z):
-        dtype = z.dtype
-        mean, log_var = (ops.cast(t, dtype) for t in self.components())
-        log_var = clip_log_variance(log_var)
-        z = ops.reshape(z, (ops.shape(z)[0], 1, -1))  # (batch, 1, size)
-        squared = ops.square(z - mean) / ops.exp(log_var)
-        # (batch, K): the log-density of each pseudo-input's posterior.
-        log_q = -0.5 * ops.sum(_LOG_2PI + log_var + squared, axis=-1)
-        return ops.logsumexp(log_q, axis=-1) - math.log(self.num_pseudo_inputs)
+        mean, log_var = self.components()
+        # Equal weights: 1/K each.
+        k = self.num_pseudo_inputs
+        log_weights = ops.full((k,), -math.log(k), dtype=z.dtype)
+        return mixture_log_prob(z, mean, log_var, log_weights)
 
     def sample(self, num_samples, seed=None, temperature=1.0):
+        # Two draws (the pseudo-input, then the noise): one generator.
         if not isinstance(seed, keras.random.SeedGenerator):
             seed = keras.random.SeedGenerator(seed)
         mean, log_var = self.components()
         chosen = keras.random.randint(
             (num_samples,), 0, self.num_pseudo_inputs, seed=seed
         )
-        mean = ops.take(mean, chosen, axis=0)
-        log_var = clip_log_variance(ops.take(log_var, chosen, axis=0))
-        epsilon = keras.random.normal(ops.shape(mean), seed=seed)
-        z = mean + ops.exp(0.5 * log_var) * epsilon * temperature
-        return ops.reshape(z, (num_samples,) + tuple(self.latent_shape))
+        return mixture_sample(
+            mean, log_var, chosen, self.latent_shape, seed, temperature
+        )
 
     def get_config(self):
         return {

@@ -6,6 +6,19 @@ import math
 import numpy as np
 
 
+def check_optional_seed(seed):
+    """Returns `seed` if it is None or an integer (the seed of a
+    `keras.random.SeedGenerator`), else raises."""
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+    ):
+        raise ValueError(
+            "Invalid value for argument `seed`: expected None or an "
+            f"integer. Received: seed={seed!r}"
+        )
+    return None if seed is None else int(seed)
+
+
 def check_positive_int(value, name, minimum=1):
     """Returns `value` as an `int` if it is an integer >= `minimum` (1 by
     default), else raises."""

@@ -2,6 +2,7 @@ import math
 import weakref
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae.priors.gaussian_mixture import mixture_log_prob
@@ -23,8 +24,11 @@ class VampPrior(Prior):
     optimal prior, the aggregate posterior `(1/N) sum_n q(z | x_n)`, at the
     cost of encoding the `K` pseudo-inputs at every training step.
 
-    The pseudo-inputs start at `N(0.05, 0.01^2)` per value, and are clipped
-    to `pseudo_input_range` (the hard tanh of Tomczak and Welling); pass
+    The pseudo-inputs start at `N(0.05, 0.01^2)` per value (Tomczak and
+    Welling's default), or at examples of the training data with
+    `initialize_from(x_train)` (their other option, which breaks the
+    symmetry of `K` nearly equal pseudo-inputs from the start), and are
+    clipped to `pseudo_input_range` (their hard tanh); pass
     `pseudo_input_range=None` for data standardized by a
     `keras.layers.Normalization`, whose units have no bounds.
 
@@ -109,6 +113,32 @@ class VampPrior(Prior):
             ),
             name="pseudo_inputs",
         )
+
+    def initialize_from(self, x, seed=None):
+        """Sets the pseudo-inputs to `num_pseudo_inputs` examples of `x`
+        (the data in its own units, as the model takes it), chosen at
+        random without replacement: the initialization from training data
+        of Tomczak and Welling, which starts the prior as the mixture of
+        real examples' posteriors instead of `K` nearly equal ones (whose
+        symmetry training breaks only slowly).
+
+        Args:
+            x: An array of at least `num_pseudo_inputs` examples of the
+                model's data shape.
+            seed: Optional integer seed of the choice.
+        """
+        model = self._model()
+        x = np.asarray(x)
+        if x.shape[1:] != self.data_shape or len(x) < self.num_pseudo_inputs:
+            raise ValueError(
+                f"`x` must hold at least {self.num_pseudo_inputs} examples "
+                f"of shape {self.data_shape}, the model's data. Received: "
+                f"x.shape={x.shape}"
+            )
+        rng = np.random.default_rng(check_optional_seed(seed))
+        chosen = rng.choice(len(x), self.num_pseudo_inputs, replace=False)
+        u = model.to_model_units(x[np.sort(chosen)].astype("float32"))
+        self.pseudo_inputs.assign(ops.cast(u, self.pseudo_inputs.dtype))
 
     def pseudo_input_values(self):
         """The pseudo-inputs as the encoder sees them, clipped to

@@ -458,3 +458,16 @@ def test_the_iwae_bound_with_a_prior_trains_and_reports_its_kl():
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = vae.fit(x, epochs=3, batch_size=16, verbose=0).history
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_vamp_prior_starts_from_training_examples():
+    vae = vamp_vae(num_pseudo_inputs=3)
+    x = np.random.default_rng(0).uniform(size=(10, 6)).astype("float32")
+    vae.prior.initialize_from(x, seed=1)
+    u = numpy(vae.prior.pseudo_inputs)
+    # Three distinct rows of x, in the encoder's units (the same here).
+    matches = [np.flatnonzero(np.all(x == row, axis=1)) for row in u]
+    assert all(len(m) == 1 for m in matches)
+    assert len({int(m[0]) for m in matches}) == 3
+    with pytest.raises(ValueError, match=r"at least 3 examples.*\(2, 6\)"):
+        vae.prior.initialize_from(x[:2])

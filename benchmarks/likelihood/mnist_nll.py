@@ -161,6 +161,47 @@ def parse_args(argv=None):
         "(skip only non-finite updates).",
     )
     parser.add_argument(
+        "--prior",
+        choices=("standard", "mog", "vamp"),
+        default="standard",
+        help="The prior p(z) (of the top group for a hierarchy): standard "
+        "N(0, I), mog (keras_vae.priors.MixtureOfGaussians) or vamp "
+        "(keras_vae.priors.VampPrior).",
+    )
+    parser.add_argument(
+        "--prior-components",
+        type=int,
+        default=None,
+        help="Components of mog (default 10) or pseudo-inputs of vamp "
+        "(default 500, as Tomczak and Welling's MNIST experiments).",
+    )
+    parser.add_argument(
+        "--vamp-init",
+        choices=("normal", "data"),
+        default="normal",
+        help="The VampPrior's pseudo-inputs: N(0.05, 0.01) per value, or "
+        "training images chosen at random (VampPrior.initialize_from). "
+        "Default: normal.",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="TensorFlow's intra-op (compute) threads (default: all "
+        "cores); 1 for runs side by side (benchmarks.likelihood.priors).",
+    )
+    parser.add_argument(
+        "--result",
+        default=None,
+        help="Also write the final numbers and the curve to this JSON file.",
+    )
+    parser.add_argument(
+        "--pictures",
+        default=None,
+        help="Folder of the sample and reconstruction pictures. Default: "
+        "docs/images/mnist_nll_<model>.",
+    )
+    parser.add_argument(
         "--optimizer",
         choices=("adam", "adamax"),
         default="adam",
@@ -185,8 +226,27 @@ def parse_args(argv=None):
     return args
 
 
+def prior_for(args):
+    """The `prior=` of the builder for `--prior` and `--prior-components`."""
+    if args.prior == "mog":
+        return keras_vae.priors.MixtureOfGaussians(
+            args.prior_components or 10, seed=args.seed
+        )
+    if args.prior == "vamp":
+        return keras_vae.priors.VampPrior(
+            args.prior_components or 500, seed=args.seed
+        )
+    return None
+
+
 def main():
     args = parse_args()
+    if args.threads:
+        import tensorflow as tf
+
+        # The compute threads; the input pipeline keeps its own (with one
+        # inter-op thread the steps wait on their batches).
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
 
     keras.utils.set_random_seed(args.seed)
     (x_train, _), (x_test, _) = keras_vae.datasets.load_mnist()
@@ -200,6 +260,7 @@ def main():
         vae = builder(
             input_shape=(28, 28, 1),
             seed=args.seed,
+            prior=prior_for(args),
             **json.loads(args.builder_args),
         )
     else:
@@ -209,7 +270,10 @@ def main():
             hidden_units=tuple(args.hidden_units),
             activation=args.activation,
             seed=args.seed,
+            prior=prior_for(args),
         )
+    if args.prior == "vamp" and args.vamp_init == "data":
+        vae.prior.initialize_from(x_train, seed=args.seed)
     optimizer = {
         "adam": keras.optimizers.Adam,
         "adamax": keras.optimizers.Adamax,
@@ -255,7 +319,24 @@ def main():
     write_report(
         args, budget.curve, nll, stderr, elbo, units, eval_minutes, parameters
     )
-    save_pictures(vae, x_test, f"docs/images/mnist_nll_{args.model}")
+    save_pictures(
+        vae, x_test, args.pictures or f"docs/images/mnist_nll_{args.model}"
+    )
+    if args.result:
+        result = {
+            "prior": args.prior,
+            "nll": nll,
+            "stderr": stderr,
+            "negative_elbo": float(elbo["loss"]),
+            "reconstruction_loss": float(elbo["reconstruction_loss"]),
+            "kl_loss": float(elbo["kl_loss"]),
+            "active_units": units,
+            "eval_minutes": eval_minutes,
+            "parameters": parameters,
+            "curve": budget.curve,
+        }
+        with open(args.result, "w") as f:
+            json.dump(result, f, indent=2)
 
 
 def save_pictures(vae, x_test, folder):
@@ -290,15 +371,25 @@ def test_images(n):
 
 
 def recipe(args, parameters):
+    prior = {
+        "standard": "",
+        "mog": f", prior `MixtureOfGaussians({args.prior_components or 10})`",
+        "vamp": f", prior `VampPrior({args.prior_components or 500})`"
+        + (
+            " initialized from training images"
+            if args.vamp_init == "data"
+            else ""
+        ),
+    }[args.prior]
     if args.model.startswith("hierarchical"):
         builder = args.model.replace("-", "_")
         return (
             f"`build_{builder}_vae((28, 28, 1), **"
-            f"{args.builder_args})`, {parameters:,} parameters"
+            f"{args.builder_args})`, {parameters:,} parameters{prior}"
         )
     return (
         f"MLP VAE 784-{'-'.join(map(str, args.hidden_units))}-"
-        f"{args.latent_dim} ({args.activation})"
+        f"{args.latent_dim} ({args.activation}){prior}"
     )
 
 

@@ -18,6 +18,10 @@ from keras_vae.priors import StandardNormal
 from keras_vae.priors import VampPrior
 
 tfd = tfp.distributions
+#: The widest float of the backend (float32 on JAX without x64) and the
+#: tolerance of a density computed in it.
+WIDE = keras_vae.backend.wide_float()
+WIDE_RTOL = 1e-12 if WIDE == "float64" else 1e-6
 
 
 def numpy(t):
@@ -56,10 +60,14 @@ def test_standard_normal_is_the_default_prior(tiny_vae):
 def test_standard_normal_density_and_draws():
     prior = StandardNormal()
     prior.build((None, 3))
-    z = np.random.default_rng(0).normal(size=(5, 3))
-    expected = tfd.MultivariateNormalDiag(np.zeros(3), np.ones(3)).log_prob(z)
-    # Exact in float64, as the log-likelihood estimates need.
-    np.testing.assert_allclose(numpy(prior.log_prob(z)), expected, rtol=1e-12)
+    z = np.random.default_rng(0).normal(size=(5, 3)).astype(WIDE)
+    expected = tfd.MultivariateNormalDiag(np.zeros(3), np.ones(3)).log_prob(
+        z.astype("float64")
+    )
+    # Exact in the widest float, as the log-likelihood estimates need.
+    np.testing.assert_allclose(
+        numpy(prior.log_prob(z)), expected, rtol=WIDE_RTOL
+    )
     draws = numpy(prior.sample(20_000, seed=1, temperature=0.5))
     assert draws.shape == (20_000, 3)
     np.testing.assert_allclose(draws.mean(0), 0, atol=0.02)
@@ -72,9 +80,9 @@ def test_mixture_density_matches_tfp():
     np.testing.assert_allclose(
         numpy(prior.log_prob(z)), reference.log_prob(z), rtol=1e-5, atol=1e-5
     )
-    # In float64 too (the importance weights of `log_likelihood`).
+    # In the widest float too (the importance weights of `log_likelihood`).
     np.testing.assert_allclose(
-        numpy(prior.log_prob(z.astype("float64"))),
+        numpy(prior.log_prob(z.astype(WIDE))),
         reference.log_prob(z.astype("float64")),
         rtol=1e-6,
     )
@@ -218,9 +226,9 @@ def test_monte_carlo_kl_takes_the_kl_layers_beta_and_warm_up():
 def test_importance_weights_use_the_prior():
     vae = one_component_vae([0.5, -1.0], [0.3, -0.4])
     x = np.random.default_rng(0).uniform(size=(3, 4)).astype("float32")
-    epsilon = np.random.default_rng(1).normal(size=(5, 3, 2))
+    epsilon = np.random.default_rng(1).normal(size=(5, 3, 2)).astype(WIDE)
     log_w, log_px_z = vae.log_importance_weights(
-        x, epsilon, dtype="float64", return_log_likelihood=True
+        x, epsilon, dtype=WIDE, return_log_likelihood=True
     )
     z_mean, z_log_var = vae.encode(x)
     z = z_mean + np.exp(0.5 * z_log_var) * epsilon

@@ -39,7 +39,11 @@ def test_the_parts_compute_their_densities():
     expected = stats.norm.logpdf(
         z, [0.5, -1.0, 2.0], np.exp(0.5 * np.array([0.2, -0.3, 0.0]))
     ).sum(axis=1)
-    np.testing.assert_allclose(numpy(prior.log_prob(z)), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        numpy(prior.log_prob(keras.ops.convert_to_tensor(z))),
+        expected,
+        rtol=1e-5,
+    )
 
     likelihood = LaplaceLikelihood()
     likelihood.build((None, 3))
@@ -50,11 +54,16 @@ def test_the_parts_compute_their_densities():
         axis=1
     )
     np.testing.assert_allclose(
-        numpy(likelihood.negative_log_likelihood(x, params)),
+        numpy(
+            likelihood.negative_log_likelihood(
+                keras.ops.convert_to_tensor(x),
+                keras.ops.convert_to_tensor(params),
+            )
+        ),
         expected,
         rtol=1e-5,
     )
-    draws = numpy(likelihood.draw(np.zeros((20_000, 3), "float32"), seed=0))
+    draws = numpy(likelihood.draw(keras.ops.zeros((20_000, 3)), seed=0))
     # A Laplace of scale b has variance 2 b^2.
     np.testing.assert_allclose(
         draws.std(0), np.sqrt(2) * np.exp([0.0, 0.5, -0.5]), rtol=0.03

@@ -171,17 +171,24 @@ class HierarchicalVAE(VAE):
         prior=None,
         **kwargs,
     ):
-        # The hierarchy's own parts first: `VAE.__init__` checks the
-        # networks together and builds the top group's prior from them
-        # (Keras tracks attributes set before `__init__` as after it). The
-        # encoder and decoder come first: Keras names the weights of a
-        # `.keras` file by each layer's class and place among the model's
-        # layers, so files saved before keep loading.
-        self.encoder = encoder
-        self.decoder = decoder
+        # The encoder, decoder and likelihood first (and, tracked in this
+        # order, the networks: Keras names the weights of a `.keras` file
+        # by each layer's class and place among the model's layers, so
+        # files saved before keep loading); the top group's prior last,
+        # once the groups exist (see `_attach_prior`).
+        super().__init__(
+            encoder,
+            decoder,
+            likelihood=likelihood,
+            num_importance_samples=num_importance_samples,
+            seed=seed,
+            preprocessing=preprocessing,
+            **kwargs,
+        )
         self.posteriors = list(posteriors)
         self.priors = list(priors)
         self.merges = list(merges)
+        submodel_checks.check_hierarchy(self)
         num_groups = len(self.posteriors)
         betas = submodel_checks.per_group(beta, num_groups, "beta")
         floors = submodel_checks.per_group(free_bits, num_groups, "free_bits")
@@ -223,24 +230,17 @@ class HierarchicalVAE(VAE):
         # clipping: what to set the thresholds from. Logged by `fit` where
         # the guard is on; a metric of the training step only.
         self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
-        super().__init__(
-            encoder,
-            decoder,
-            likelihood=likelihood,
-            prior=prior,
-            num_importance_samples=num_importance_samples,
-            seed=seed,
-            preprocessing=preprocessing,
-            **kwargs,
-        )
+        self.prior = super()._attach_prior(prior)
 
     def _check_submodels(self, encoder, decoder):
-        # Each with one input; `_check_decoder_output` checks the rest.
+        # Each with one input; `check_hierarchy` checks the rest.
         submodel_checks.check_network(encoder, "encoder", 1)
         submodel_checks.check_network(decoder, "decoder", 1)
 
-    def _check_decoder_output(self):
-        submodel_checks.check_hierarchy(self)
+    def _attach_prior(self, prior):
+        # `VAE.__init__` attaches the prior before the groups exist; the
+        # top group's is attached at the end of `__init__` instead.
+        return None
 
     @property
     def _prior_latent_shape(self):

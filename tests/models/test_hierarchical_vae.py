@@ -9,6 +9,7 @@ and `W` of orthogonal rows, so that the exact posterior factorizes as
 `x` and `z_0`: the `HierarchicalVAE` can represent it exactly.
 """
 
+import functools
 import json
 import math
 
@@ -531,10 +532,41 @@ def build_tiny(**kwargs):
     )
 
 
-def test_mixed_precision_with_the_update_guard(mnist):
+# PyTorch's CPU float16 convolution refuses the weight gradient of a 3x3
+# kernel with one output channel (the Bernoulli decoder's last layer) in the
+# channels-last layout Keras's torch backend gives kernels: "slow_conv2d:
+# grad_weight must be contiguous". The dense ladder runs the same guard on
+# PyTorch. Strict, so a PyTorch or Keras that fixes it turns this red.
+TORCH_FLOAT16_ONE_CHANNEL_CONV = pytest.mark.xfail(
+    keras.backend.backend() == "torch",
+    reason="PyTorch CPU float16 conv: one-output-channel kernel's gradient",
+    raises=RuntimeError,
+    strict=True,
+)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            build_tiny, id="conv", marks=TORCH_FLOAT16_ONE_CHANNEL_CONV
+        ),
+        pytest.param(
+            functools.partial(
+                keras_vae.build_hierarchical_mlp_vae,
+                input_shape=(12, 12, 1),
+                latent_dims=(2, 4),
+                hidden_units=(16, 16),
+                seed=0,
+            ),
+            id="dense",
+        ),
+    ],
+)
+def test_mixed_precision_with_the_update_guard(mnist, build):
     # Under a `LossScaleOptimizer` the guard compares unscaled norms.
     keras.config.set_dtype_policy("mixed_float16")
-    vae = build_tiny(
+    vae = build(
         preprocessing="8bit", clip_gradient_norm=1e3, skip_gradient_norm=1e6
     )
     vae.compile(optimizer="adam", steps_per_execution=1)

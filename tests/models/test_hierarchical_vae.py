@@ -536,9 +536,9 @@ def torch_refuses_one_channel_float16_kernels():
     """Whether this PyTorch, on this CPU, refuses the weight gradient of a
     3x3 float16 kernel with one output channel in the channels-last layout
     Keras's torch backend gives inputs and kernels ("slow_conv2d:
-    grad_weight must be contiguous"). It does on CPUs whose oneDNN has no
-    float16 convolution (this AMD EPYC, for one): it falls back to its slow
-    path, which needs a contiguous gradient. The Bernoulli decoder's last
+    grad_weight must be contiguous", from its slow fallback path). It does
+    with torch 2.13 on the AMD EPYC of these machines; CI once passed the
+    test elsewhere, so it depends on the CPU. The Bernoulli decoder's last
     layer is such a kernel."""
     if keras.backend.backend() != "torch":
         return False

@@ -227,16 +227,17 @@ def parse_args(argv=None):
 
 
 def prior_for(args):
-    """The `prior=` of the builder for `--prior` and `--prior-components`."""
-    if args.prior == "mog":
-        return keras_vae.priors.MixtureOfGaussians(
-            args.prior_components or 10, seed=args.seed
-        )
-    if args.prior == "vamp":
-        return keras_vae.priors.VampPrior(
-            args.prior_components or 500, seed=args.seed
-        )
-    return None
+    """The `prior=` of the builder for `--prior` and `--prior-components`
+    (without it, the prior class's own default)."""
+    if args.prior == "standard":
+        return None
+    prior_class = {
+        "mog": keras_vae.priors.MixtureOfGaussians,
+        "vamp": keras_vae.priors.VampPrior,
+    }[args.prior]
+    if args.prior_components is None:
+        return prior_class(seed=args.seed)
+    return prior_class(args.prior_components, seed=args.seed)
 
 
 def main():
@@ -252,6 +253,7 @@ def main():
     (x_train, _), (x_test, _) = keras_vae.datasets.load_mnist()
     x_test = binarize(x_test, seed=1234)
     train = dynamic_binarization(x_train, args.batch_size, seed=args.seed)
+    prior = prior_for(args)
     if args.model.startswith("hierarchical"):
         builder = {
             "hierarchical": keras_vae.build_hierarchical_vae,
@@ -260,7 +262,7 @@ def main():
         vae = builder(
             input_shape=(28, 28, 1),
             seed=args.seed,
-            prior=prior_for(args),
+            prior=prior,
             **json.loads(args.builder_args),
         )
     else:
@@ -270,7 +272,7 @@ def main():
             hidden_units=tuple(args.hidden_units),
             activation=args.activation,
             seed=args.seed,
-            prior=prior_for(args),
+            prior=prior,
         )
     if args.prior == "vamp" and args.vamp_init == "data":
         vae.prior.initialize_from(x_train, seed=args.seed)
@@ -317,7 +319,15 @@ def main():
     os.makedirs(os.path.dirname(args.model_output) or ".", exist_ok=True)
     vae.save(args.model_output)
     write_report(
-        args, budget.curve, nll, stderr, elbo, units, eval_minutes, parameters
+        args,
+        prior,
+        budget.curve,
+        nll,
+        stderr,
+        elbo,
+        units,
+        eval_minutes,
+        parameters,
     )
     save_pictures(
         vae, x_test, args.pictures or f"docs/images/mnist_nll_{args.model}"
@@ -370,17 +380,19 @@ def test_images(n):
     return f"the first {n:,} test images"
 
 
-def recipe(args, parameters):
-    prior = {
-        "standard": "",
-        "mog": f", prior `MixtureOfGaussians({args.prior_components or 10})`",
-        "vamp": f", prior `VampPrior({args.prior_components or 500})`"
-        + (
+def recipe(args, prior, parameters):
+    """The model of the report's recipe line; `prior` is the built one
+    (`None` for the standard normal), so its size is the one trained."""
+    if prior is None:
+        prior = ""
+    elif isinstance(prior, keras_vae.priors.MixtureOfGaussians):
+        prior = f", prior `MixtureOfGaussians({prior.num_components})`"
+    else:
+        prior = f", prior `VampPrior({prior.num_pseudo_inputs})`" + (
             " initialized from training images"
             if args.vamp_init == "data"
             else ""
-        ),
-    }[args.prior]
+        )
     if args.model.startswith("hierarchical"):
         builder = args.model.replace("-", "_")
         return (
@@ -394,7 +406,7 @@ def recipe(args, parameters):
 
 
 def write_report(
-    args, curve, nll, stderr, elbo, units, eval_minutes, parameters
+    args, prior, curve, nll, stderr, elbo, units, eval_minutes, parameters
 ):
     reference, source = REFERENCES[
         "hierarchical" if args.model.startswith("hierarchical") else "mlp"
@@ -414,7 +426,7 @@ def write_report(
         "-m benchmarks.likelihood.mnist_nll " + command_flags(args),
         "```",
         "",
-        f"Recipe: {recipe(args, parameters)}, Bernoulli decoder, "
+        f"Recipe: {recipe(args, prior, parameters)}, Bernoulli decoder, "
         f"{args.optimizer.capitalize()} "
         f"{args.lr:g} with cosine decay to {args.min_lr:g} over "
         f"{args.minutes:g} training minutes, batch {args.batch_size}, "

@@ -27,9 +27,11 @@ def add_data_arguments(parser, with_model=False):
         help="Your own data: a folder of images (JPEG, PNG, BMP, GIF; "
         "searched recursively, class subfolders are labels, streamed), an "
         ".npy/.npz file (the keras.datasets layout or one array) or a CSV "
-        "table (numeric columns). uint8 arrays and images are taken as "
-        "8-bit pixels; other values that are not all in [0, 1] (tables) "
-        "are standardized inside the model.",
+        "table (numeric columns). Arrays (n, H, W, C) are images, and so "
+        "are uint8 arrays (n, H, W), as keras.datasets.mnist stores them "
+        "(grey: the channel axis is added). uint8 arrays and image files "
+        "are taken as 8-bit pixels; other values that are not all in "
+        "[0, 1] (tables) are standardized inside the model.",
     )
     parser.add_argument(
         "--image-size",

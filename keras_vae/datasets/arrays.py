@@ -11,7 +11,7 @@ LAYOUT = ("x_train", "y_train", "x_test", "y_test")
 
 
 def load_arrays(path):
-    """Loads examples (and labels) from a `.npy` or `.npz` file, as stored.
+    """Loads examples (and labels) from a `.npy` or `.npz` file.
 
     - A `.npy` file holds one array of examples.
     - An `.npz` file with an array `x_train` is read in the layout of
@@ -24,9 +24,22 @@ def load_arrays(path):
       names above.
 
     Examples must be numeric (integers, floats or booleans) with at least 2
-    dimensions, `(n, features)` or `(n, height, width[, channels])`; they
-    are returned unchanged (uint8 images stay 0-255: the models scale their
-    own input). Nothing is read with pickle.
+    dimensions, `(n, features)` or `(n, height, width[, channels])`. They
+    are returned as stored, with one exception, decided by dtype and shape
+    alone:
+
+    - uint8 `(n, height, width)` are grey images, as `keras.datasets.mnist`
+      stores them: they are returned with a channel axis, `(n, height,
+      width, 1)`, the shape image models take (which report `bits_per_dim`
+      and export the `*_bytes` signatures). `x_test` gets the axis with
+      `x_train`.
+    - uint8 `(n, height, width, channels)` are images as they are.
+    - Other examples, floats `(n, a, b)` among them, are left as they are:
+      they may be sequences or spectrograms as well as images. Add the
+      channel axis yourself (`x[..., None]`) to make them images.
+
+    uint8 images stay 0-255: the models scale their own input. Nothing is
+    read with pickle.
 
     Args:
         path: The path of the `.npy` or `.npz` file.
@@ -34,6 +47,8 @@ def load_arrays(path):
     Returns:
         `(x_train, y_train), (x_test, y_test)` as NumPy arrays, `None` for
         those the file lacks (a `.npy` gives `(x, None), (None, None)`).
+        Labels are as stored; examples as stored but for the channel axis
+        of grey uint8 images.
 
     Example:
 
@@ -73,6 +88,9 @@ def load_arrays(path):
                 f"{x_train.shape}, x_test.shape={x_test.shape}"
             )
     _check_labels(path, "y_test", y_test, x_test)
+    if _grey_images(x_train):  # x_test, of the same shape, goes with it.
+        x_train = x_train[..., None]
+        x_test = None if x_test is None else x_test[..., None]
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -130,6 +148,13 @@ def _check_examples(path, name, x):
             f"{path!r}: {name} holds no examples. "
             f"Received: {name} {_describe(x)}"
         )
+
+
+def _grey_images(x):
+    """Whether the examples `x` are grey 8-bit images without a channel
+    axis, `(n, height, width)` uint8, as `keras.datasets.mnist` stores
+    them."""
+    return x.dtype == np.uint8 and x.ndim == 3
 
 
 def _check_labels(path, name, y, x):

@@ -18,7 +18,8 @@ def from_path(path, validation_split=None, seed=None, labels=False, **options):
       `image_size`, `channels`, `batch_size`, `resize`, `shard`): `tf.data`
       datasets of uint8 image batches, streamed from the files.
     - An `.npy` or `.npz` file goes to `load_arrays(path)` (no options):
-      the arrays as stored.
+      the arrays as stored, but uint8 `(n, height, width)` (grey images, as
+      `keras.datasets.mnist` stores them) as `(n, height, width, 1)`.
     - A `.csv` file goes to `load_csv(path, **options)` (`columns`,
       `header`): a float32 array.
 

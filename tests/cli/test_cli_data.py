@@ -91,20 +91,57 @@ def test_a_csv_table_trains_a_model_on_raw_rows(tmp_path, capsys):
     assert "likelihood='gaussian'" in capsys.readouterr().err
 
 
-def test_an_npz_of_uint8_images_trains_on_8bit_pixels(tmp_path):
+@pytest.fixture(
+    scope="module",
+    params=[(28, 28), (28, 28, 1)],
+    ids=["n_28_28", "n_28_28_1"],
+)
+def uint8_digits_run(request, tmp_path_factory):
+    """`train --data digits.npz`, the keras.datasets layout of uint8 digits
+    stored as `keras.datasets.mnist` stores them, `(n, 28, 28)`, or with
+    their channel axis: `(out, metrics)`."""
+    tmp_path = tmp_path_factory.mktemp("digits")
     (x, y), (x_test, y_test) = load_mnist(embedded=True)
-    to_uint8 = lambda a: np.round(a[:, :, :, 0] * 255).astype("uint8")  # noqa: E731
+
+    def to_uint8(images):
+        pixels = np.round(images * 255).astype("uint8")
+        return pixels.reshape(-1, *request.param)
+
     np.savez(
         tmp_path / "digits.npz",
-        x_train=to_uint8(x[:512])[..., None],
-        y_train=y[:512],
-        x_test=to_uint8(x_test[:128])[..., None],
-        y_test=y_test[:128],
+        x_train=to_uint8(x[:256]),
+        y_train=y[:256],
+        x_test=to_uint8(x_test[:64]),
+        y_test=y_test[:64],
     )
-    out, metrics = train(tmp_path, "--data", str(tmp_path / "digits.npz"))
-    assert (metrics["train_examples"], metrics["test_examples"]) == (512, 128)
+    return train(tmp_path, "--data", str(tmp_path / "digits.npz"))
+
+
+def test_an_npz_of_uint8_images_trains_an_image_model(uint8_digits_run):
+    out, metrics = uint8_digits_run
+    assert (metrics["train_examples"], metrics["test_examples"]) == (256, 64)
     assert metrics["input_units"] == "8-bit pixel values"
-    assert keras.saving.load_model(out / "model.keras").input_dtype == "uint8"
+    # An image model: bits per dimension, and a picture of samples.
+    assert "bits_per_dim" in metrics["test"]
+    assert "bits_per_dim" in metrics["history"]
+    assert (out / "model_samples.png").exists()
+    vae = keras.saving.load_model(out / "model.keras")
+    assert vae.input_dtype == "uint8" and vae.data_shape == (28, 28, 1)
+
+
+@pytest.mark.tensorflow_only  # The SavedModel export.
+def test_an_npz_of_uint8_images_exports_bytes_signatures(
+    uint8_digits_run, tmp_path
+):
+    import tensorflow as tf
+
+    out, _ = uint8_digits_run
+    serving = tmp_path / "serving"
+    arguments = ["export", str(out / "model.keras")]
+    assert main(arguments + ["--saved-model", str(serving)]) == 0
+    signatures = tf.saved_model.load(str(serving / "1")).signatures
+    for name in ("encode_bytes", "reconstruct_bytes", "score_bytes"):
+        assert name in signatures
 
 
 @pytest.mark.parametrize(

@@ -17,21 +17,65 @@ SAMPLE = os.path.join(
 )
 
 
-def test_keras_layout_returned_as_stored():
+def test_keras_layout_of_grey_uint8_images_gets_a_channel_axis():
+    # The sample is stored as keras.datasets.mnist stores MNIST: uint8
+    # (n, 28, 28). Images are returned as image models take them.
     (x_train, y_train), (x_test, y_test) = load_arrays(SAMPLE)
     with np.load(SAMPLE) as stored:
+        assert stored["x_train"].shape == (8000, 28, 28)
         for name, array in zip(
             ("x_train", "y_train", "x_test", "y_test"),
             (x_train, y_train, x_test, y_test),
         ):
             assert array.dtype == stored[name].dtype
-            np.testing.assert_array_equal(array, stored[name])
-    assert x_train.shape == (8000, 28, 28) and x_train.dtype == np.uint8
-    assert x_test.shape == (2000, 28, 28) and x_train.max() == 255
+            np.testing.assert_array_equal(
+                array.reshape(stored[name].shape), stored[name]
+            )
+    assert x_train.shape == (8000, 28, 28, 1) and x_train.dtype == np.uint8
+    assert x_test.shape == (2000, 28, 28, 1) and x_train.max() == 255
+    assert y_train.shape == (8000,) and y_test.shape == (2000,)
+
+
+@pytest.mark.parametrize(
+    "stored, returned",
+    [
+        ((5, 6, 7), (5, 6, 7, 1)),  # uint8 (n, H, W): grey images.
+        ((5, 6, 7, 1), (5, 6, 7, 1)),  # Images already: as they are.
+        ((5, 6, 7, 3), (5, 6, 7, 3)),
+        ((5, 6, 7, 4), (5, 6, 7, 4)),
+        ((5, 6), (5, 6)),  # uint8 table rows stay rows.
+    ],
+)
+@pytest.mark.parametrize("name", ["x.npy", "x.npz", "one.npz"])
+def test_shapes_of_uint8_examples(tmp_path, name, stored, returned):
+    x = np.arange(np.prod(stored)).reshape(stored).astype("uint8")
+    path = tmp_path / name
+    if name == "x.npy":
+        np.save(path, x)
+    elif name == "x.npz":
+        np.savez(path, x_train=x, x_test=x[:2])
+    else:
+        np.savez(path, pixels=x)
+    (x_train, _), (x_test, _) = load_arrays(path)
+    assert x_train.shape == returned and x_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_train.reshape(stored), x)
+    if name == "x.npz":
+        assert x_test.shape == (2,) + returned[1:]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_other_dtypes_of_3_dimensions_are_kept_as_stored(tmp_path, dtype):
+    # Only uint8 is read as pixels: floats (n, a, b) may be sequences or
+    # spectrograms as well as images.
+    x = np.ones((4, 6, 7), dtype)
+    np.savez(tmp_path / "x.npz", x_train=x, x_test=x)
+    (x_train, _), (x_test, _) = load_arrays(tmp_path / "x.npz")
+    assert x_train.shape == x_test.shape == (4, 6, 7)
+    assert x_train.dtype == dtype
 
 
 def test_npy_and_single_array_npz(tmp_path):
-    (x, _), _ = load_arrays(SAMPLE)
+    (x, _), _ = load_arrays(SAMPLE)  # (n, 28, 28, 1): returned as stored.
     np.save(tmp_path / "digits.npy", x[:100])
     np.savez(tmp_path / "digits.npz", whatever_name=x[:100])
     for name in ("digits.npy", "digits.npz"):

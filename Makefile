@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: train test install lint
+.PHONY: train test install lint docs
 
 install: $(VENV)/.installed
 
@@ -34,3 +34,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The documentation site (docs/, mkdocs.yml) into site/: guides, the API
+# reference generated from the docstrings, and the benchmark reports.
+# --strict: a broken link or a missing reference fails the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

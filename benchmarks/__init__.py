@@ -22,5 +22,5 @@ Run one with
 
 Workers run in their own processes as `python -m benchmarks....`, with the
 repository root put on their PYTHONPATH. Each benchmark writes its report,
-with the command that produced it, to docs/ (see `--output`).
+with the command that produced it, to docs/benchmarks/ (see `--output`).
 """

@@ -82,8 +82,9 @@ NOTES_MARKER = "<!-- Notes below are kept when the table is measured again. -->"
 
 
 def save_report(text, path):
-    """Prints a benchmark's report and writes it to `path` (in docs/),
-    keeping the notes below `NOTES_MARKER` of the report it replaces."""
+    """Prints a benchmark's report and writes it to `path` (in
+    docs/benchmarks/), keeping the notes below `NOTES_MARKER` of the report
+    it replaces."""
     print(text)
     if os.path.exists(path):
         with open(path) as f:

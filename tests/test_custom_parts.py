@@ -1,6 +1,6 @@
 """A prior and a likelihood written by a user against the documented
 names only (examples/custom_parts, shown in
-docs/writing_your_own_parts.md) do everything the shipped parts do:
+docs/guides/writing_your_own_parts.md) do everything the shipped parts do:
 `fit`, `evaluate`, `log_likelihood`, `anomaly_scores`, `sample`, `.keras`
 files, the SavedModel's `sample` and `score` and the TFLite decoder."""
 
@@ -210,8 +210,8 @@ def test_the_saved_model_samples_and_scores_and_the_tflite_decoder_decodes(
 
 
 def guide_blocks():
-    """The Python blocks of docs/writing_your_own_parts.md, in order."""
-    text = EXAMPLES.parents[1] / "docs" / "writing_your_own_parts.md"
+    """The Python blocks of docs/guides/writing_your_own_parts.md, in order."""
+    text = EXAMPLES.parents[1] / "docs" / "guides" / "writing_your_own_parts.md"
     text = text.read_text()
     return [
         block.split("\n", 1)[1]

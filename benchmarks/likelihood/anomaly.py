@@ -10,7 +10,7 @@ the one-sample negative ELBO (K=1), with the share of each flagged at the
 scores against K=1000, and a table case: a Gaussian MLP VAE trained on the
 benign rows of scikit-learn's breast cancer table, scoring held-out benign
 rows against malignant ones. Prints the tables and writes
-docs/anomaly.md.
+docs/benchmarks/anomaly.md.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
         -m benchmarks.likelihood.anomaly
@@ -53,7 +53,7 @@ def main():
     parser.add_argument("--stability-n", type=int, default=1000)
     parser.add_argument("--table-epochs", type=int, default=15)
     parser.add_argument("--table-repeats", type=int, default=20)
-    parser.add_argument("--output", default="docs/anomaly.md")
+    parser.add_argument("--output", default="docs/benchmarks/anomaly.md")
     args = parser.parse_args()
 
     start = time.perf_counter()

@@ -8,7 +8,7 @@ the way (the negative ELBO of the first `--curve-n` test images) and at the
 end (the negative ELBO of all 10,000 test images, and the importance-sampled
 NLL of the first `--final-n` with K = `--final-k`), and writes
 
-- docs/cifar10/NAME.json: the run's numbers (NAME: `--name`, default
+- docs/benchmarks/cifar10/NAME.json: the run's numbers (NAME: `--name`, default
   the model), which `--report` gathers;
 - runs/cifar10/NAME.keras: the trained model;
 - docs/images/cifar10/NAME_samples_T.png: prior samples (the decoded means)
@@ -19,9 +19,9 @@ NLL of the first `--final-n` with K = `--final-k`), and writes
         -m benchmarks.likelihood.cifar10_bits --model resnet --minutes 60
     .venv/bin/python -m benchmarks.likelihood.cifar10_bits --report
 
-`--report` writes docs/cifar10.md from the JSON files, beside published
-results. The JPEG copy is not byte-identical to the original CIFAR-10 (JPEG
-compression changed the pixels), so the numbers compare with the published
+`--report` writes docs/benchmarks/cifar10.md from the JSON files, beside
+published results. The JPEG copy is not byte-identical to the original CIFAR-10
+(JPEG compression changed the pixels), so the numbers compare with the published
 ones only roughly. Evaluation time is not counted as training time.
 """
 
@@ -187,8 +187,8 @@ def train(args):
     os.makedirs(os.path.dirname(model_output) or ".", exist_ok=True)
     vae.save(model_output)
     save_pictures(vae, x_test, args.name)
-    os.makedirs("docs/cifar10", exist_ok=True)
-    with open(f"docs/cifar10/{args.name}.json", "w") as f:
+    os.makedirs("docs/benchmarks/cifar10", exist_ok=True)
+    with open(f"docs/benchmarks/cifar10/{args.name}.json", "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(result, indent=1))
 
@@ -217,7 +217,7 @@ def save_pictures(vae, x_test, name):
 
 def report(args):
     runs = []
-    for path in sorted(glob.glob("docs/cifar10/*.json")):
+    for path in sorted(glob.glob("docs/benchmarks/cifar10/*.json")):
         with open(path) as f:
             runs.append(json.load(f))
     order = list(BUILDERS)
@@ -285,7 +285,7 @@ def report(args):
         ] + [(f"{name} reconstructions", f"{name}_reconstructions.png")]
         for title, file in pictures:
             if os.path.exists(f"docs/images/cifar10/{file}"):
-                lines.append(f"![{title}](images/cifar10/{file})")
+                lines.append(f"![{title}](../images/cifar10/{file})")
             else:
                 lines.append(f"({title}: no picture, see the notes)")
     lines += [
@@ -308,8 +308,8 @@ def main():
     parser.add_argument(
         "--name",
         default=None,
-        help="The run's name: docs/cifar10/NAME.json and the pictures' "
-        "prefix (default: the model).",
+        help="The run's name: docs/benchmarks/cifar10/NAME.json and the "
+        "pictures' prefix (default: the model).",
     )
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--eval-every", type=float, default=10.0)
@@ -340,7 +340,7 @@ def main():
         "runs/cifar10/NAME.keras), to draw more pictures from it later.",
     )
     parser.add_argument("--report", action="store_true")
-    parser.add_argument("--output", default="docs/cifar10.md")
+    parser.add_argument("--output", default="docs/benchmarks/cifar10.md")
     args = parser.parse_args()
     if args.name is None:
         args.name = args.model

@@ -3,7 +3,8 @@
 Trains a keras-vae recipe for a fixed budget of training minutes on the
 dynamically binarized MNIST training set, estimates the test NLL on the way
 (importance sampling, small K, a test subset) and at the end (K=5000, all
-10,000 test images), prints a table and writes it to docs/mnist_nll.md.
+10,000 test images), prints a table and writes it to
+docs/benchmarks/mnist_nll.md.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
         -m benchmarks.likelihood.mnist_nll
@@ -210,8 +211,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--output",
         default=None,
-        help="Default: docs/mnist_nll.md, docs/mnist_nll_hierarchical.md "
-        "for the hierarchical models.",
+        help="Default: docs/benchmarks/mnist_nll.md, "
+        "docs/benchmarks/mnist_nll_hierarchical.md for the hierarchical "
+        "models.",
     )
     parser.add_argument(
         "--model-output", default="saved_models/mnist_nll.keras"
@@ -219,9 +221,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.output is None:
         args.output = (
-            "docs/mnist_nll_hierarchical.md"
+            "docs/benchmarks/mnist_nll_hierarchical.md"
             if args.model.startswith("hierarchical")
-            else "docs/mnist_nll.md"
+            else "docs/benchmarks/mnist_nll.md"
         )
     return args
 

@@ -2,9 +2,10 @@
 same MLP VAE with `N(0, I)`, a learned mixture of Gaussians and a
 VampPrior, each given the same training minutes.
 
-Runs the recipe of `benchmarks.likelihood.mnist_nll` (docs/mnist_nll.md:
-784-512-512-50, tanh, Bernoulli decoder, Adam with cosine decay, batch 100,
-the training set binarized afresh every epoch) once per prior, all at the
+Runs the recipe of `benchmarks.likelihood.mnist_nll`
+(docs/benchmarks/mnist_nll.md: 784-512-512-50, tanh, Bernoulli decoder, Adam
+with cosine decay, batch 100, the training set binarized afresh every epoch)
+once per prior, all at the
 same time, each in its own process with one TensorFlow thread: the
 processes share the machine's cores equally for the whole run, so noise
 from the rest of the machine falls on all of them alike, and each gets the
@@ -14,9 +15,8 @@ epochs: the comparison is at equal time, not equal epochs.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
         -m benchmarks.likelihood.priors
-
-Writes docs/mnist_priors.md: the final test NLL of each (K = 5000, all
-10,000 test images), its curve against training minutes, and the numbers
+Writes docs/benchmarks/mnist_priors.md: the final test NLL of each (K = 5000,
+all 10,000 test images), its curve against training minutes, and the numbers
 pythae and Tomczak and Welling published for the same priors, with their
 setups.
 """
@@ -136,7 +136,7 @@ def parse_args(argv=None):
         default="runs/mnist_priors",
         help="The runs' logs, reports, results and models.",
     )
-    parser.add_argument("--output", default="docs/mnist_priors.md")
+    parser.add_argument("--output", default="docs/benchmarks/mnist_priors.md")
     return parser.parse_args(argv)
 
 

@@ -109,7 +109,9 @@ def main(argv=None):
         default=os.cpu_count(),
         help="Threads of the LiteRT interpreter (TF uses all cores).",
     )
-    parser.add_argument("--output", default="docs/deployment_benchmark.md")
+    parser.add_argument(
+        "--output", default="docs/benchmarks/deployment_benchmark.md"
+    )
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
 

@@ -8,5 +8,5 @@ PyTorch and JAX loops training the same VAEs.
 - `common`: what the workers share (data, sizes, the parent protocol);
 - `jax_loop`, `torch_loop`: the reference loops in plain JAX and PyTorch.
 
-The tables go to docs/performance*.md.
+The tables go to docs/benchmarks/performance*.md.
 """

@@ -537,7 +537,7 @@ def main():
         action="store_true",
         help="A smoke test: 6,400 examples, 2 repeats.",
     )
-    parser.add_argument("--output", default="docs/performance.md")
+    parser.add_argument("--output", default="docs/benchmarks/performance.md")
     args = parser.parse_args()
     if args.worker == "peak":
         return peak_worker(args.kernel)
@@ -601,7 +601,7 @@ def report(args, kernels, table):
         + (" --quick" if args.quick else "")
         + (
             f" --output {args.output}"
-            if args.output != "docs/performance.md"
+            if args.output != "docs/benchmarks/performance.md"
             else ""
         ),
         "```",

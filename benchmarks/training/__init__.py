@@ -2,13 +2,13 @@
 precision.
 
 - `scaling`: batch size and dataset size, in memory and streamed from
-  TFRecord files (docs/scaling.md);
+  TFRecord files (docs/benchmarks/scaling.md);
 - `streaming`: memory and speed of `keras_vae.datasets.image_folder` on
-  CIFAR-10 JPEGs (docs/streaming.md);
+  CIFAR-10 JPEGs (docs/benchmarks/streaming.md);
 - `streaming_fit`: training on a streamed image folder against the same
-  images in memory (docs/streaming_fit.md);
+  images in memory (docs/benchmarks/streaming_fit.md);
 - `mixed_precision`: the final training loss under float32,
-  mixed_float16 and mixed_bfloat16 (docs/mixed_precision.md).
+  mixed_float16 and mixed_bfloat16 (docs/benchmarks/mixed_precision.md).
 
 Run from the repository root, e.g.
 `python -m benchmarks.training.scaling --help`.

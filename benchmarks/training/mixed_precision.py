@@ -5,7 +5,7 @@ training set (grey values, Bernoulli likelihood) for 10 epochs at batch
 size 128 with Adam(1e-3), once per dtype policy, from the same initial
 weights and random seed, prints the final epoch's mean
 training loss and its difference to float32, and writes the table to
-docs/mixed_precision.md.
+docs/benchmarks/mixed_precision.md.
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
         -m benchmarks.training.mixed_precision
@@ -56,7 +56,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default="docs/mixed_precision.md")
+    parser.add_argument(
+        "--output", default="docs/benchmarks/mixed_precision.md"
+    )
     args = parser.parse_args()
 
     (x, _), _ = keras_vae.datasets.load_mnist()

@@ -15,7 +15,7 @@
 Run it from the repository root; each process of part 2 runs this module
 again (`python -m benchmarks.training.scaling --worker ...`).
 
-The table goes to docs/scaling.md.
+The table goes to docs/benchmarks/scaling.md.
 """
 
 import argparse
@@ -154,7 +154,7 @@ def main():
         default=[15000, 60000, 240000, 480000],
     )
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--output", default="docs/scaling.md")
+    parser.add_argument("--output", default="docs/benchmarks/scaling.md")
     args = parser.parse_args()
     if args.write:
         return write_tfrecords(images(args.write), args.records)
@@ -222,7 +222,7 @@ def report(args, batch_rows, size_rows):
         "decoding and shuffling records competes with the training step for "
         "the same cores. The machine is shared, so single rows can be off by "
         "up to a factor of two (a neighbour taking a core); "
-        "docs/performance.md has the side-by-side medians.",
+        "docs/benchmarks/performance.md has the side-by-side medians.",
     ]
     save_report("\n".join(lines) + "\n", args.output)
 

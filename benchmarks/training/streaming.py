@@ -19,7 +19,7 @@ for a user's larger photos). Medians of several runs.
 Run it from the repository root; each process runs this module again
 (`python -m benchmarks.training.streaming --worker ...`).
 
-The table goes to docs/streaming.md.
+The table goes to docs/benchmarks/streaming.md.
 """
 
 import argparse
@@ -161,7 +161,7 @@ def main():
     parser.add_argument("--image-sizes", type=int, nargs="*", default=[32, 64])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--archive", default=ARCHIVE)
-    parser.add_argument("--output", default="docs/streaming.md")
+    parser.add_argument("--output", default="docs/benchmarks/streaming.md")
     args = parser.parse_args()
     if args.baseline:
         return baseline()
@@ -235,7 +235,7 @@ def interpretation(rows):
         "out of memory at the price of decoding every epoch, on the same "
         "cores as the training step. At a million files the names alone "
         f"would take about {max(slopes) * 1e6 / 2**20:.1f} GB, where "
-        "TFRecord shards (docs/scaling.md) are the better format.",
+        "TFRecord shards (docs/benchmarks/scaling.md) are the better format.",
     ]
     return text
 

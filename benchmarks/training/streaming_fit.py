@@ -30,7 +30,7 @@ streamed / in memory, and each worker's peak memory after its epochs.
 Run it from the repository root; each worker runs this module again
 (`python -m benchmarks.training.streaming_fit --worker ...`).
 
-The table goes to docs/streaming_fit.md.
+The table goes to docs/benchmarks/streaming_fit.md.
 """
 
 import argparse
@@ -241,7 +241,7 @@ def main():
         "the number of images) would end the run after this many minutes.",
     )
     parser.add_argument("--archive", default=ARCHIVE)
-    parser.add_argument("--output", default="docs/streaming_fit.md")
+    parser.add_argument("--output", default="docs/benchmarks/streaming_fit.md")
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.folder)

@@ -6,7 +6,7 @@ Gaussian, so a few outlying values cost less.
 Written against keras-vae's documented names only
 (`keras_vae.likelihoods.Likelihood` and what it documents). Registered, so
 `.keras` files that hold it load wherever this module has been imported.
-See docs/writing_your_own_parts.md.
+See docs/guides/writing_your_own_parts.md.
 """
 
 import math

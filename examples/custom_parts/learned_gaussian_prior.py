@@ -3,7 +3,8 @@ learned with the VAE, `p(z) = N(m, diag(exp(v)))`.
 
 Written against keras-vae's documented names only (`keras_vae.priors.Prior`
 and what it documents). Registered, so `.keras` files that hold it load
-wherever this module has been imported. See docs/writing_your_own_parts.md.
+wherever this module has been imported. See
+docs/guides/writing_your_own_parts.md.
 """
 
 import math

@@ -57,9 +57,15 @@ def build_hierarchical_mlp_vae(
         activation: The activation of the dense layers.
         likelihood: `"bernoulli"`, `"gaussian"` or a `keras_vae.likelihoods`
             instance.
-        beta, free_bits, num_importance_samples, seed, preprocessing,
-            log_variance_bound, clip_gradient_norm, skip_gradient_norm,
-            max_consecutive_skips: As for `keras_vae.HierarchicalVAE`.
+        beta: As for `keras_vae.HierarchicalVAE`.
+        free_bits: As for `keras_vae.HierarchicalVAE`.
+        num_importance_samples: As for `keras_vae.HierarchicalVAE`.
+        seed: As for `keras_vae.HierarchicalVAE`.
+        preprocessing: As for `keras_vae.HierarchicalVAE`.
+        log_variance_bound: As for `keras_vae.HierarchicalVAE`.
+        clip_gradient_norm: As for `keras_vae.HierarchicalVAE`.
+        skip_gradient_norm: As for `keras_vae.HierarchicalVAE`.
+        max_consecutive_skips: As for `keras_vae.HierarchicalVAE`.
         prior: The prior of the top group: `None` (the standard normal)
             or a `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)`
             or `VampPrior(500)`. See `keras_vae.HierarchicalVAE`.

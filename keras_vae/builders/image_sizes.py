@@ -11,6 +11,15 @@ def check_image_shape(input_shape):
         shape = check_int_tuple(input_shape, "input_shape")
     except ValueError:
         shape = ()
+    if len(shape) == 2:
+        raise ValueError(
+            "Invalid value for argument `input_shape`: expected (height, "
+            "width, channels), three integers >= 1. For grey images without "
+            f"a channel axis, pass input_shape={shape + (1,)!r} and give the "
+            "data the axis, x[..., None] (keras_vae.datasets.load_arrays "
+            "does it for uint8 (n, height, width)). Received: "
+            f"input_shape={input_shape!r}"
+        )
     if len(shape) != 3:
         raise ValueError(
             "Invalid value for argument `input_shape`: expected (height, "

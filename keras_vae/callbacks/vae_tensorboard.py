@@ -53,7 +53,8 @@ class VAETensorBoard(keras.callbacks.Callback):
     `projector_config.pbtxt`. The old configuration is removed first, each
     file is written to a temporary name and renamed into place, and the
     new configuration comes last: TensorBoard never reads a half-written
-    projector, nor one that mixes two runs' files (see docs/tensorboard.md).
+    projector, nor one that mixes two runs' files (see
+    docs/guides/tensorboard.md).
 
     Args:
         x: The data to picture and embed, usually the validation set, of

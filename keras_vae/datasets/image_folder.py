@@ -53,13 +53,13 @@ def image_folder(
     `keras.utils.image_dataset_from_directory`, so the labels agree), and the
     images anywhere below it carry its label.
 
-    Files are decoded while the dataset is iterated, in parallel
-    and prefetched, with tf.data's autotuner off (it stalled
-    training epochs; see docs/streaming_fit.md): only file names are held
-    in memory. Before the dataset is returned every file is decoded once (one
-    extra decoding pass, measured in docs/streaming.md), so that a
-    truncated or damaged file fails here, by name, and not halfway through
-    an epoch.
+    Files are decoded while the dataset is iterated, in parallel and prefetched,
+    with tf.data's autotuner off (it stalled training epochs; see
+    docs/benchmarks/streaming_fit.md): only file names are held in memory.
+    Before the dataset is returned every file is decoded once (one extra
+    decoding pass, measured in docs/benchmarks/streaming.md), so that a
+    truncated or damaged file fails here, by name, and not halfway through an
+    epoch.
 
     Args:
         directory: The folder of images (a string or `pathlib.Path`).

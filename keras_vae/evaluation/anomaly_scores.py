@@ -23,10 +23,10 @@ def anomaly_scores(
     a corrupted image, an out-of-range table row) score high. With
     `num_samples=1` it is a one-sample estimate of the negative ELBO.
 
-    `K = 100` by default, a trade-off: the estimate's variance and its
-    bias (it over-estimates the NLL on average) both fall like `1 / K`,
-    while its cost grows like `K`. docs/anomaly.md measures how closely
-    K = 1, 10 and 100 rank examples as K = 1000 does, and at what cost.
+    `K = 100` by default, a trade-off: the estimate's variance and its bias (it
+    over-estimates the NLL on average) both fall like `1 / K`, while its cost
+    grows like `K`. docs/benchmarks/anomaly.md measures how closely K = 1, 10
+    and 100 rank examples as K = 1000 does, and at what cost.
 
     A likelihood measures how well the model can encode an example, not
     only how typical it is: data simpler than the training data (a blank
@@ -101,9 +101,12 @@ def bits_per_dim(nll, vae):
 
     Example:
 
+    ```python
     >>> vae = keras_vae.build_mlp_vae(input_shape=(28, 28, 1))
     >>> float(bits_per_dim(784 * math.log(2), vae))
     1.0
+
+    ```
     """
     return np.asarray(nll, dtype="float64") / (
         math.prod(vae.data_shape) * math.log(2)
@@ -132,8 +135,11 @@ def anomaly_threshold(scores, quantile=0.99):
 
     Example:
 
+    ```python
     >>> anomaly_threshold(np.arange(101.0), quantile=0.99)
     99.0
+
+    ```
     """
     try:
         q = float(quantile)
@@ -166,8 +172,11 @@ def auroc(y_true, scores):
 
     Example:
 
+    ```python
     >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
+
+    ```
     """
     scores = _check_scores(scores, "scores")
     y_true = np.asarray(y_true)

@@ -74,11 +74,14 @@ class GroupKLDivergenceLayer(KLDivergenceLayer):
 
     Example:
 
+    ```python
     >>> layer = GroupKLDivergenceLayer(beta=1.0)
     >>> ones, zeros = keras.ops.ones((2, 3)), keras.ops.zeros((2, 3))
     >>> kl = layer([ones, zeros, zeros, zeros])  # 0.5 * 3 per example
     >>> [round(float(v), 4) for v in kl]
     [1.5, 1.5]
+
+    ```
 
     Reference:
         Sønderby et al., "Ladder Variational Autoencoders", NeurIPS 2016;

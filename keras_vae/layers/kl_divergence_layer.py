@@ -63,11 +63,14 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     Example:
 
+    ```python
     >>> layer = KLDivergenceLayer(beta=1.0)
     >>> z_mean, z_log_var = layer([keras.ops.ones((2, 3)),
     ...                            keras.ops.zeros((2, 3))])
     >>> round(float(layer.losses[0]), 4)  # 0.5 * sum(mean**2) = 1.5
     1.5
+
+    ```
 
     Reference:
         Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014,

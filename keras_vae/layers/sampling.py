@@ -35,11 +35,14 @@ class Sampling(keras.layers.Layer):
 
     Example:
 
+    ```python
     >>> z_mean = keras.ops.zeros((4, 2))
     >>> z_log_var = keras.ops.zeros((4, 2))
     >>> z = Sampling(seed=0)([z_mean, z_log_var])
     >>> tuple(z.shape)
     (4, 2)
+
+    ```
     """
 
     def __init__(self, seed=None, **kwargs):

@@ -27,6 +27,7 @@ class DiscretizedLogistic(DiscretizedLogisticMixture):
 
     Example:
 
+    ```python
     >>> likelihood = DiscretizedLogistic()
     >>> likelihood.output_channels(1)
     2
@@ -35,6 +36,8 @@ class DiscretizedLogistic(DiscretizedLogisticMixture):
     ...     keras.ops.convert_to_tensor([[128]]), params)
     >>> round(float(nll[0]), 4)  # Levels 127 and 128 share the mass.
     0.6935
+
+    ```
     """
 
     _mixture_logits = False

@@ -86,6 +86,7 @@ class DiscretizedLogisticMixture(Likelihood):
 
     Example:
 
+    ```python
     >>> likelihood = DiscretizedLogisticMixture(num_mixtures=2)
     >>> likelihood.output_channels(3), likelihood.output_channels(1)
     (20, 6)
@@ -94,6 +95,8 @@ class DiscretizedLogisticMixture(Likelihood):
     >>> nll = likelihood.negative_log_likelihood(x, params)
     >>> tuple(nll.shape)
     (1,)
+
+    ```
 
     Reference:
         Salimans, Karpathy, Chen and Kingma, "PixelCNN++: Improving the

@@ -31,11 +31,14 @@ class Gaussian(Likelihood):
 
     Example:
 
+    ```python
     >>> likelihood = Gaussian(scale=1.0)
     >>> nll = likelihood.negative_log_likelihood(
     ...     keras.ops.zeros((1, 1)), keras.ops.zeros((1, 1)))
     >>> round(float(nll[0]), 4)  # 0.5 * log(2 * pi)
     0.9189
+
+    ```
     """
 
     continuous = True

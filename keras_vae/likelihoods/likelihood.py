@@ -38,6 +38,7 @@ class Likelihood(DataChecks, keras.layers.Layer):
 
     Example:
 
+    ```python
     >>> import math
     >>> class Laplace(Likelihood):
     ...     continuous = True
@@ -58,6 +59,8 @@ class Likelihood(DataChecks, keras.layers.Layer):
     ...     keras.ops.zeros((1, 2)), keras.ops.ones((1, 2)))
     >>> round(float(nll[0]), 4)  # 2 * (1 + log(2))
     3.3863
+
+    ```
     """
 
     has_logits = False

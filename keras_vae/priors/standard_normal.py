@@ -15,10 +15,13 @@ class StandardNormal(Prior):
 
     Example:
 
+    ```python
     >>> prior = StandardNormal()
     >>> prior.build((None, 2))
     >>> round(float(prior.log_prob(keras.ops.zeros((1, 2)))[0]), 4)
     -1.8379
+
+    ```
     """
 
     def log_prob(self, z):

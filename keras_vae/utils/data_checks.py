@@ -26,6 +26,7 @@ class DataChecks:
 
     Example:
 
+    ```python
     >>> class NonNegative(DataChecks):
     ...     def check_data(self, array, name="x"):
     ...         if array.min() < 0:
@@ -35,6 +36,8 @@ class DataChecks:
     >>> x = np.ones((4, 3), "float32")
     >>> NonNegative().check_inputs(x, expected_shape=(3,)) is x
     True
+
+    ```
     """
 
     def check_dtype(self, dtype, name="x"):

@@ -23,8 +23,11 @@ def check_range(x, name, minimum, maximum, needs, fix):
 
     Example:
 
+    ```python
     >>> check_range(np.array([0.0, 0.5]), "x", 0, 1, "Needs [0, 1]", "Fix.")
     (0.0, 0.5)
+
+    ```
     """
     low, high = float(np.min(x)), float(np.max(x))
     if low < minimum or high > maximum:

@@ -11,7 +11,7 @@ def without_autotune(dataset):
     when the consumer waits. On a small CPU the autotuner, retuning the
     pipeline while a compiled training step runs, can leave the step one
     core for whole epochs and stall the first batch of an epoch (measured
-    in docs/performance.md and docs/streaming_fit.md).
+    in docs/benchmarks/performance.md and docs/benchmarks/streaming_fit.md).
     """
     options = tf.data.Options()
     options.autotune.enabled = False

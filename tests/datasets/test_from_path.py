@@ -46,8 +46,9 @@ def test_npz_layout(tmp_path, mnist):
     path = tmp_path / "d.npz"
     np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
     train, validation = from_path(path)
-    np.testing.assert_array_equal(train, x[:80])
-    np.testing.assert_array_equal(validation, x[80:])
+    # uint8 (n, 28, 28), as keras.datasets stores MNIST: grey images.
+    np.testing.assert_array_equal(train, x[:80, ..., None])
+    np.testing.assert_array_equal(validation, x[80:, ..., None])
     (x_train, y_train), (x_test, y_test) = from_path(path, labels=True)
     np.testing.assert_array_equal(y_train, y[:80])
     np.testing.assert_array_equal(y_test, y[80:])
@@ -57,7 +58,8 @@ def test_npz_layout(tmp_path, mnist):
     )
     assert (len(x_train), len(x_val)) == (60, 20)
     rows = [
-        np.flatnonzero((x[:80] == image).all(axis=(1, 2)))[0] for image in x_val
+        np.flatnonzero((x[:80, ..., None] == image).all(axis=(1, 2, 3)))[0]
+        for image in x_val
     ]
     np.testing.assert_array_equal(y_val, y[rows])
     again, _ = from_path(path, validation_split=0.25, seed=1)

@@ -3,7 +3,7 @@ scales the float16 backward pass and is divided out of the update, and
 training stays finite and close to float32.
 
 The 10-epoch MNIST comparison is `benchmarks.training.mixed_precision`
-(docs/mixed_precision.md): float16 matmuls are emulated on CPU."""
+(docs/benchmarks/mixed_precision.md): float16 matmuls are emulated on CPU."""
 
 import argparse
 from pathlib import Path

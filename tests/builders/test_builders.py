@@ -120,3 +120,18 @@ def test_conv_on_rgb_images():
     check_structure(vae, (16, 8, 3), latent_dim=3)
     x = np.full((2, 16, 8, 3), 0.5, "float32")
     assert vae.reconstruct(x).shape == x.shape
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        keras_vae.build_conv_vae,
+        keras_vae.build_resnet_vae,
+        keras_vae.build_hierarchical_vae,
+    ],
+)
+def test_image_builders_name_the_channel_axis_for_a_2d_shape(builder):
+    # keras.datasets.mnist gives (n, 28, 28): the error says what to pass.
+    with pytest.raises(ValueError, match=r"input_shape=\(28, 28, 1\)") as info:
+        builder(input_shape=(28, 28))
+    assert "Received: input_shape=(28, 28)" in str(info.value)

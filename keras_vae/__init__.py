@@ -18,6 +18,7 @@ from keras_vae.builders import build_hierarchical_mlp_vae  # noqa: E402
 from keras_vae.builders import build_hierarchical_vae  # noqa: E402
 from keras_vae.builders import build_mlp_vae  # noqa: E402
 from keras_vae.builders import build_resnet_vae  # noqa: E402
+from keras_vae.export import export_onnx  # noqa: E402
 from keras_vae.export import export_saved_model  # noqa: E402
 from keras_vae.export import export_tflite_decoder  # noqa: E402
 from keras_vae.models import VAE  # noqa: E402
@@ -40,6 +41,7 @@ __all__ = [
     "datasets",
     "evaluation",
     "export",
+    "export_onnx",
     "export_saved_model",
     "export_tflite_decoder",
     "layers",

@@ -12,6 +12,7 @@ from keras import ops
 from keras_vae import backend
 from keras_vae import likelihoods
 from keras_vae import priors
+from keras_vae.backend.function_per_steps import FunctionPerSteps
 from keras_vae.callbacks.progbar_logger import ProgbarLogger
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
 from keras_vae.layers.monte_carlo_kl_divergence_layer import (
@@ -1093,9 +1094,13 @@ class VAE(backend.Trainer, keras.Model):
 
     def _set_steps_per_execution(self, steps):
         self.steps_per_execution = steps
-        self.train_function = None
-        self.test_function = None
-        self.predict_function = None
+        # A `FunctionPerSteps` (TensorFlow's and JAX's) keeps the function
+        # it compiled for each number, and calls the one for this number:
+        # switching on every `fit` with a per-batch callback compiles
+        # nothing again. Any other function was built for one number.
+        for name in ("train_function", "test_function", "predict_function"):
+            if not isinstance(getattr(self, name), FunctionPerSteps):
+                setattr(self, name, None)
 
 
 def check_sample_weight_absent(sample_weight):

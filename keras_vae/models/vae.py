@@ -313,6 +313,19 @@ class VAE(backend.Trainer, keras.Model):
         return tuple(self.encoder.inputs[0].shape[1:])
 
     @property
+    def input_shape(self):
+        """The shape of the model's inputs with the batch axis, as a
+        functional model gives it: the encoder's (a list of shapes where it
+        takes several inputs, as a `ConditionalVAE` does)."""
+        return self.encoder.input_shape
+
+    @property
+    def output_shape(self):
+        """The shape of the model's output (the reconstruction of `call`
+        and `predict`) with the batch axis: that of `x`."""
+        return self.compute_output_shape(self.input_shape)
+
+    @property
     def kl_layers(self):
         """The `KLDivergenceLayer`s of the encoder (set `.beta` on them)."""
         return submodel_checks.kl_layers(self.encoder)
@@ -978,11 +991,16 @@ class VAE(backend.Trainer, keras.Model):
         callbacks = with_terminate_on_nan(callbacks)
         callbacks = _with_progbar(callbacks, arguments.get("verbose", "auto"))
         arguments["callbacks"] = callbacks
-        x = self._fit_data(x, y, arguments)
-        with self._steps_per_execution_of(
-            callbacks,
-            arguments.get("steps_per_epoch"),
-            arguments.get("validation_steps"),
+        # Keras gets the user's `x`, as for any Keras model (MLflow's
+        # autologging wraps `keras.Model.fit` and logs it); the backend may
+        # change how Keras feeds it (`_fit_data`).
+        with (
+            self._fit_data(x, y, arguments),
+            self._steps_per_execution_of(
+                callbacks,
+                arguments.get("steps_per_epoch"),
+                arguments.get("validation_steps"),
+            ),
         ):
             return super().fit(x, y, **arguments)
 

@@ -1,10 +1,12 @@
 """The training and test steps of a VAE on TensorFlow: a gradient tape,
 `tf.distribute` replicas, and the fused multi-step XLA function."""
 
+import contextlib
+
 import tensorflow as tf
 
 from keras_vae.backend.function_per_steps import function_per_steps
-from keras_vae.backend.tensorflow.array_dataset import ArrayDataset
+from keras_vae.backend.tensorflow.array_dataset import feed_without_autotune
 from keras_vae.backend.tensorflow.array_dataset import is_array_input
 from keras_vae.backend.tensorflow.distribute import has_strategy
 from keras_vae.backend.tensorflow.distribute import metric_results
@@ -115,22 +117,32 @@ class TensorFlowTrainer(Trainer):
             and not self.run_eagerly
         )
 
+    @contextlib.contextmanager
     def _fit_data(self, x, y, arguments):
-        """`x` as `fit` feeds it: in-memory arrays through Keras's own
-        array pipeline with tf.data's autotuner off (`ArrayDataset`: the
-        same batches in the same order), where Keras would make that same
-        dataset of them (one device, no labels, no split or step count of
-        its own to apply)."""
-        if (
+        """While `fit` runs, in-memory arrays go through Keras's own array
+        pipeline with tf.data's autotuner off (`feed_without_autotune`: the
+        same batches in the same order), where Keras makes one dataset of
+        them (one device, no labels, no split or step count of its own to
+        apply). Keras itself receives the user's `x`."""
+        self._feeds_arrays_without_autotune = (
             y is None
             and is_array_input(x)
             and not self._has_strategy()
             and not arguments.get("validation_split")
             and arguments.get("steps_per_epoch") is None
+        )
+        try:
+            yield
+        finally:
+            self._feeds_arrays_without_autotune = False
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's TensorFlow `fit` (and `evaluate`) call this with their
+        # epoch iterator as soon as they have made it, before its first
+        # batch: the first call within `_fit_data` is `fit`'s own.
+        if iterator is not None and getattr(
+            self, "_feeds_arrays_without_autotune", False
         ):
-            return ArrayDataset(
-                x,
-                batch_size=arguments.pop("batch_size", None) or 32,
-                shuffle=arguments.pop("shuffle", True),
-            )
-        return x
+            self._feeds_arrays_without_autotune = False
+            feed_without_autotune(iterator)
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)

@@ -56,8 +56,8 @@ class TensorFlowTrainer(Trainer):
     def _default_jit_compile(self):
         # XLA on one device, except for convolutions on a CPU, where XLA's
         # CPU convolutions inside the fused loop are far slower than
-        # TensorFlow's own (docs/performance.md). Under a strategy, Keras's
-        # own choice.
+        # TensorFlow's own (docs/benchmarks/performance.md). Under a
+        # strategy, Keras's own choice.
         if self._has_strategy():
             return "auto"
         if has_convolutions(self) and not tf.config.list_physical_devices(

@@ -226,9 +226,10 @@ def report(args, results):
         f"{args.repeats} repeats interleaved; the median seconds of each "
         "call, and how many times the step was traced in it (the body of "
         "`train_step` runs only while `tf.function` or `jax.jit` traces "
-        "it; the fused 32-step function traces it twice, the first step "
-        "and the loop's). A per-batch callback makes `fit` run one step "
-        "per execution; the model keeps what it compiled for each number "
+        "it; the first call traces it more than once: the short last "
+        "batch of an epoch, the fused loop). A per-batch callback makes "
+        "`fit` run one step per execution; the model keeps what it "
+        "compiled for each number "
         "of steps, so the second and third calls trace nothing.",
         "",
         "```bash",

@@ -8,7 +8,10 @@ precision.
 - `streaming_fit`: training on a streamed image folder against the same
   images in memory (docs/benchmarks/streaming_fit.md);
 - `mixed_precision`: the final training loss under float32,
-  mixed_float16 and mixed_bfloat16 (docs/benchmarks/mixed_precision.md).
+  mixed_float16 and mixed_bfloat16 (docs/benchmarks/mixed_precision.md);
+- `callback_recompiles`: three successive `fit` calls with a per-batch
+  callback against one step per execution
+  (docs/benchmarks/callback_recompiles.md).
 
 Run from the repository root, e.g.
 `python -m benchmarks.training.scaling --help`.

@@ -53,16 +53,16 @@ class KerasLoopTrainer(Trainer):
     counterpart.
     """
 
-    def make_train_function(self, force=False):
-        super().make_train_function(force)
+    def _make_train_function(self, force=False):
+        super()._make_train_function(force)
         self.train_function = _counting(self.train_function)
 
-    def make_test_function(self, force=False):
-        super().make_test_function(force)
+    def _make_test_function(self, force=False):
+        super()._make_test_function(force)
         self.test_function = _counting(self.test_function)
 
-    def make_predict_function(self, force=False):
-        super().make_predict_function(force)
+    def _make_predict_function(self, force=False):
+        super()._make_predict_function(force)
         self.predict_function = _counting(self.predict_function)
 
     def _check_backend_runs(self, jit_compile):

@@ -8,6 +8,8 @@ from the trainer of the backend it runs on
 
 import contextlib
 
+from keras_vae.backend.function_per_steps import function_per_steps
+
 #: The default `steps_per_execution` of `VAE.compile` where the backend
 #: runs several steps per execution (TensorFlow on one device, and JAX):
 #: one program runs 32 steps, and the callbacks and the progress bar see
@@ -26,6 +28,45 @@ class Trainer:
     `update_metrics(inputs, terms, update)`. It provides the model with
     the hooks below, each with a default that suits Keras's own loops.
     """
+
+    # Each of the model's functions keeps what it compiled for every
+    # `steps_per_execution` it ran with (`FunctionPerSteps`): `fit` switches
+    # to one step per execution while a callback needs every batch, and
+    # back after, where Keras would build and compile the step anew.
+
+    def make_train_function(self, force=False):
+        if self.train_function is None or force:
+            self.train_function = function_per_steps(
+                self, "train_function", self._make_train_function
+            )
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is None or force:
+            self.test_function = function_per_steps(
+                self, "test_function", self._make_test_function
+            )
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        if self.predict_function is None or force:
+            self.predict_function = function_per_steps(
+                self, "predict_function", self._make_predict_function
+            )
+        return self.predict_function
+
+    def _make_train_function(self, force=False):
+        """Builds the model's `train_function` for its `steps_per_execution`
+        of now and sets it on the model: Keras's own, by default."""
+        super().make_train_function(force=force)
+
+    def _make_test_function(self, force=False):
+        """As `_make_train_function`, for `test_function`."""
+        super().make_test_function(force=force)
+
+    def _make_predict_function(self, force=False):
+        """As `_make_train_function`, for `predict_function`."""
+        super().make_predict_function(force=force)
 
     def _optimizer_apply(self, gradients):
         """Applies `gradients` to `trainable_weights` with the optimizer,

@@ -3,9 +3,12 @@
 import os
 
 import keras
+import numpy as np
 
+from keras_vae.export.signatures import RESIZE_MODES
 from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
+from keras_vae.utils.argument_checks import check_positive_int
 
 
 def check_vae(vae, conditional=False):
@@ -65,3 +68,23 @@ def check_path(path, name="path"):
             f"string or `os.PathLike`. Received: {name}={path!r}"
         )
     return os.path.abspath(path_str)
+
+
+def check_signature_options(resize, score_samples, score_seed):
+    """Checks the options of the signatures an export writes (`resize` of
+    the `*_bytes` ones, `score_samples` and `score_seed` of `score`), and
+    returns `score_samples` as an `int`."""
+    if resize not in RESIZE_MODES:
+        raise ValueError(
+            'Invalid value for argument `resize`: expected "crop" or "pad". '
+            f"Received: resize={resize!r}"
+        )
+    score_samples = check_positive_int(score_samples, "score_samples")
+    if isinstance(score_seed, bool) or not isinstance(
+        score_seed, (int, np.integer)
+    ):
+        raise ValueError(
+            "Invalid value for argument `score_seed`: expected an integer. "
+            f"Received: score_seed={score_seed!r}"
+        )
+    return score_samples

@@ -11,7 +11,6 @@ import tensorflow as tf
 
 from keras_vae.export import _checks
 from keras_vae.export.scores import score_noise
-from keras_vae.export.signatures import RESIZE_MODES
 from keras_vae.export.signatures import serving_archive
 from keras_vae.export.signatures import signature_names
 from keras_vae.export.signatures import warmup_requests
@@ -116,19 +115,9 @@ def export_onnx(
     """
     _checks.check_vae(vae, conditional=True)
     _checks.check_overwrite(overwrite)
-    if resize not in RESIZE_MODES:
-        raise ValueError(
-            'Invalid value for argument `resize`: expected "crop" or "pad". '
-            f"Received: resize={resize!r}"
-        )
-    score_samples = check_positive_int(score_samples, "score_samples")
-    if isinstance(score_seed, bool) or not isinstance(
-        score_seed, (int, np.integer)
-    ):
-        raise ValueError(
-            "Invalid value for argument `score_seed`: expected an integer. "
-            f"Received: score_seed={score_seed!r}"
-        )
+    score_samples = _checks.check_signature_options(
+        resize, score_samples, score_seed
+    )
     if opset is not None:
         opset = check_positive_int(opset, "opset")
     available = signature_names(vae)

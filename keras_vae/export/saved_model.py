@@ -6,13 +6,11 @@ import numpy as np
 
 from keras_vae.export import _checks
 from keras_vae.export.scores import score_noise
-from keras_vae.export.signatures import RESIZE_MODES
 from keras_vae.export.signatures import SIGNATURES
 from keras_vae.export.signatures import serving_archive
 from keras_vae.export.signatures import signature_names
 from keras_vae.export.signatures import warmup_requests
 from keras_vae.export.warmup import write_warmup_requests
-from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.atomic import atomic_path
 
 __all__ = ["SIGNATURES", "export_saved_model"]
@@ -106,19 +104,9 @@ def export_saved_model(
     """
     _checks.check_vae(vae, conditional=True)
     _checks.check_overwrite(overwrite)
-    if resize not in RESIZE_MODES:
-        raise ValueError(
-            'Invalid value for argument `resize`: expected "crop" or "pad". '
-            f"Received: resize={resize!r}"
-        )
-    score_samples = check_positive_int(score_samples, "score_samples")
-    if isinstance(score_seed, bool) or not isinstance(
-        score_seed, (int, np.integer)
-    ):
-        raise ValueError(
-            "Invalid value for argument `score_seed`: expected an integer. "
-            f"Received: score_seed={score_seed!r}"
-        )
+    score_samples = _checks.check_signature_options(
+        resize, score_samples, score_seed
+    )
     base_dir = _checks.check_path(path)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise ValueError(

@@ -5,7 +5,6 @@ import jax
 import keras
 
 from keras_vae.backend.common import KerasLoopTrainer
-from keras_vae.backend.function_per_steps import function_per_steps
 
 
 class JAXTrainer(KerasLoopTrainer):
@@ -85,32 +84,6 @@ class JAXTrainer(KerasLoopTrainer):
             collect_losses=True,
         )
         return logs, _split_like(values, groups)
-
-    # Each function keeps what it compiled for every `steps_per_execution`
-    # it ran with (`FunctionPerSteps`): `fit` switches to one step per
-    # execution while a callback needs every batch, and back after; Keras
-    # would `jax.jit` the step anew for each.
-
-    def make_train_function(self, force=False):
-        if self.train_function is None or force:
-            self.train_function = function_per_steps(
-                self, "train_function", super().make_train_function
-            )
-        return self.train_function
-
-    def make_test_function(self, force=False):
-        if self.test_function is None or force:
-            self.test_function = function_per_steps(
-                self, "test_function", super().make_test_function
-            )
-        return self.test_function
-
-    def make_predict_function(self, force=False):
-        if self.predict_function is None or force:
-            self.predict_function = function_per_steps(
-                self, "predict_function", super().make_predict_function
-            )
-        return self.predict_function
 
     def _optimizer_apply(self, gradients):
         # Inside the step's `StatelessScope`: Keras's stateless update of

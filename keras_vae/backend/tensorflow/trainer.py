@@ -5,7 +5,6 @@ import contextlib
 
 import tensorflow as tf
 
-from keras_vae.backend.function_per_steps import function_per_steps
 from keras_vae.backend.tensorflow.array_dataset import feed_without_autotune
 from keras_vae.backend.tensorflow.array_dataset import is_array_input
 from keras_vae.backend.tensorflow.distribute import has_strategy
@@ -70,41 +69,16 @@ class TensorFlowTrainer(Trainer):
         # Created under a strategy's scope, or used under one now.
         return self._distribute_strategy is not None or has_strategy()
 
-    # Each function keeps what it compiled for every `steps_per_execution`
-    # it ran with (`FunctionPerSteps`): `fit` switches to one step per
-    # execution while a callback needs every batch, and back after.
-
-    def make_train_function(self, force=False):
-        if self.train_function is None or force:
-            self.train_function = function_per_steps(
-                self, "train_function", self._make_fused_train_function
-            )
-        return self.train_function
-
-    def make_test_function(self, force=False):
-        if self.test_function is None or force:
-            self.test_function = function_per_steps(
-                self, "test_function", self._make_fused_test_function
-            )
-        return self.test_function
-
-    def make_predict_function(self, force=False):
-        if self.predict_function is None or force:
-            self.predict_function = function_per_steps(
-                self, "predict_function", super().make_predict_function
-            )
-        return self.predict_function
-
-    def _make_fused_train_function(self, force=False):
+    def _make_train_function(self, force=False):
         # Keras's function for the `steps_per_execution` of now, fused.
-        super().make_train_function(force=force)
+        super()._make_train_function(force=force)
         if self._fuses_steps():
             self.train_function = FusedFunction(
                 self, self.train_step, self.train_function
             )
 
-    def _make_fused_test_function(self, force=False):
-        super().make_test_function(force=force)
+    def _make_test_function(self, force=False):
+        super()._make_test_function(force=force)
         if self._fuses_steps():
             self.test_function = FusedFunction(
                 self, self.test_step, self.test_function

@@ -141,7 +141,9 @@ class Chromium:
             match = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
             if match:
                 port = match.group(1)
-        assert port, "Chromium did not start its DevTools server"
+        if port is None:
+            self.close()
+            raise AssertionError("Chromium did not start its DevTools server")
         targets = json.load(
             urllib.request.urlopen(f"http://127.0.0.1:{port}/json")
         )
@@ -185,9 +187,11 @@ class Chromium:
         raise AssertionError(f"timed out waiting for: {expression}")
 
     def close(self):
-        self.socket.close()
+        if getattr(self, "socket", None) is not None:
+            self.socket.close()
         os.killpg(self.child.pid, signal.SIGKILL)
         self.child.wait()
+        self.child.stderr.close()
 
 
 @pytest.fixture(scope="module")

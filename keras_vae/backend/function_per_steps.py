@@ -11,10 +11,11 @@ class FunctionPerSteps:
     batch, and the compiled number otherwise; `fit`, `evaluate` and
     `predict` run a divisor of a step count asked. This function calls the
     one built for the model's `steps_per_execution` at the time of the
-    call, built by `make_function()` on its first call with that number,
-    so switching back and forth on successive calls never traces or
-    compiles a step again. `compile` (or anything else of Keras's that sets
-    the model's functions to `None`) drops it with all it keeps.
+    call, built by `make_function()` the first time `prepare` (or a call)
+    meets that number, so switching back and forth on successive calls
+    never traces or compiles a step again. `compile` (or anything else of
+    Keras's that sets the model's functions to `None`) drops it with all it
+    keeps.
 
     Args:
         model: The `keras.Model` whose `steps_per_execution` applies.
@@ -28,11 +29,25 @@ class FunctionPerSteps:
         self.functions = {}  # One per `steps_per_execution`.
         self.function = None  # The one the last call ran.
 
-    def __call__(self, *args):
+    def prepare(self):
+        """Builds the function for the model's `steps_per_execution` of now
+        unless it is kept already, and makes it the one calls run.
+
+        The model's `make_*_function` calls it, where Keras builds its own
+        function: before the loop, while the variables hold their values
+        (Keras's JAX loop moves them into its state while it runs, and
+        reads their shardings when it builds a function under a
+        distribution).
+        """
         steps = self.model.steps_per_execution
         if steps not in self.functions:
             self.functions[steps] = self.make_function()
         self.function = self.functions[steps]
+
+    def __call__(self, *args):
+        if self.model.steps_per_execution not in self.functions:
+            self.prepare()
+        self.function = self.functions[self.model.steps_per_execution]
         return self.function(*args)
 
     @property

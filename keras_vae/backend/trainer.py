@@ -39,6 +39,7 @@ class Trainer:
             self.train_function = function_per_steps(
                 self, "train_function", self._make_train_function
             )
+        self.train_function.prepare()
         return self.train_function
 
     def make_test_function(self, force=False):
@@ -46,6 +47,7 @@ class Trainer:
             self.test_function = function_per_steps(
                 self, "test_function", self._make_test_function
             )
+        self.test_function.prepare()
         return self.test_function
 
     def make_predict_function(self, force=False):
@@ -53,6 +55,7 @@ class Trainer:
             self.predict_function = function_per_steps(
                 self, "predict_function", self._make_predict_function
             )
+        self.predict_function.prepare()
         return self.predict_function
 
     def _make_train_function(self, force=False):

@@ -1112,10 +1112,10 @@ class VAE(backend.Trainer, keras.Model):
 
     def _set_steps_per_execution(self, steps):
         self.steps_per_execution = steps
-        # A `FunctionPerSteps` (TensorFlow's and JAX's) keeps the function
-        # it compiled for each number, and calls the one for this number:
-        # switching on every `fit` with a per-batch callback compiles
-        # nothing again. Any other function was built for one number.
+        # A `FunctionPerSteps` (as `backend.Trainer` makes them) keeps the
+        # function it compiled for each number, and calls the one for this
+        # number: switching on every `fit` with a per-batch callback
+        # compiles nothing again. Any other function was built for one.
         for name in ("train_function", "test_function", "predict_function"):
             if not isinstance(getattr(self, name), FunctionPerSteps):
                 setattr(self, name, None)

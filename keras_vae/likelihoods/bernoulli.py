@@ -12,12 +12,12 @@ class Bernoulli(Likelihood):
     """The Bernoulli likelihood `p(x|z)` for data in `[0, 1]`.
 
     The decoder emits logits `l`. The negative log-likelihood is the binary
-    cross-entropy computed from the logits, `x softplus(-l) + (1 - x)
-    softplus(l)` (stable where the probability is 0 or 1), summed over the
-    data dimensions: nats per example. For grey values in `(0, 1)` it is
-    the usual "continuous" cross-entropy of the VAE literature. `mean` is
-    the probabilities, `sigmoid(logits)`, and `draw` draws 0 or 1 with
-    them. The data must be floats in `[0, 1]`.
+    cross-entropy computed from the logits, `softplus(l) - x l` (stable
+    where the probability is 0 or 1), summed over the data dimensions: nats
+    per example. For grey values in `(0, 1)` it is the usual "continuous"
+    cross-entropy of the VAE literature. `mean` is the probabilities,
+    `sigmoid(logits)`, and `draw` draws 0 or 1 with them. The data must be
+    floats in `[0, 1]`.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name`.
@@ -39,11 +39,11 @@ class Bernoulli(Likelihood):
     def negative_log_likelihood(self, x, logits):
         x = flatten_examples(ops.cast(x, "float32"))
         logits = flatten_examples(ops.cast(logits, "float32"))
-        # `-x log(sigmoid(l)) - (1 - x) log(sigmoid(-l))`: a sum of two
-        # non-negative terms, exact where either probability is tiny, and
-        # made of ops that ONNX has (TensorFlow's cross-entropy uses
-        # `log1p`, which an exported model could not convert with).
-        nll = x * ops.softplus(-logits) + (1.0 - x) * ops.softplus(logits)
+        # `-x log(sigmoid(l)) - (1 - x) log(sigmoid(-l)) = softplus(l) - x l`:
+        # the terms of TensorFlow's cross-entropy from logits, but with
+        # `softplus`, which ONNX has (its `log1p` would not convert), and
+        # one transcendental per value.
+        nll = ops.softplus(logits) - x * logits
         return ops.sum(nll, axis=-1)
 
     def output_channels(self, data_channels):

@@ -13,6 +13,7 @@ from keras_vae import export  # noqa: E402
 from keras_vae import layers  # noqa: E402
 from keras_vae import likelihoods  # noqa: E402
 from keras_vae import priors  # noqa: E402
+from keras_vae import samplers  # noqa: E402
 from keras_vae.builders import build_conv_vae  # noqa: E402
 from keras_vae.builders import build_hierarchical_mlp_vae  # noqa: E402
 from keras_vae.builders import build_hierarchical_vae  # noqa: E402
@@ -48,4 +49,5 @@ __all__ = [
     "likelihoods",
     "load_vae",
     "priors",
+    "samplers",
 ]

@@ -159,9 +159,13 @@ class ConditionalVAE(VAE):
         inputs = self.model_inputs(x, labels)
         return in_batches(lambda batch: [self(batch)], inputs, batch_size)[0]
 
-    def sample(self, num_samples, labels, seed=None, temperature=1.0):
-        """Draws `z` from the prior and returns the mean of `p(x|z, y)` for
-        the given `labels` (one class index for all, or one per sample);
-        see `VAE.sample` for `temperature`."""
-        z = self._prior_sample(num_samples, seed, temperature)
+    def sample(
+        self, num_samples, labels, seed=None, temperature=1.0, sampler=None
+    ):
+        """Draws `z` and returns the mean of `p(x|z, y)` for the given
+        `labels` (one class index for all, or one per sample); see
+        `VAE.sample` for `temperature` and `sampler` (fitted with the
+        training labels, `sampler.fit(cvae, x_train, labels=y_train)`: it
+        models the codes of every class together, as the prior does)."""
+        z = self._prior_sample(num_samples, seed, temperature, sampler)
         return self.decode(z, labels)

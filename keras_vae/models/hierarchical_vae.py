@@ -3,10 +3,12 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae import backend
 from keras_vae import priors as priors_module
+from keras_vae import samplers
 from keras_vae.callbacks.consecutive_skips_check import ConsecutiveSkipsCheck
 from keras_vae.layers.group_kl_divergence_layer import GroupKLDivergenceLayer
 from keras_vae.layers.monte_carlo_kl_divergence_layer import (
@@ -102,7 +104,8 @@ class HierarchicalVAE(VAE):
     `compute_loss_terms` (the top-down pass, with each group's KL),
     `log_importance_weights`, `posterior_params`, `top_posterior_params`,
     `prior_params`, `decoder_params`, `sample_latents`, `apply_update` (the
-    guard) and `update_metrics`, and adds `ancestral_latents`.
+    guard) and `update_metrics`, and adds `ancestral_latents`. A fitted
+    sampler (`keras_vae.samplers`) models the top group, as `prior` does.
 
     Args:
         encoder: The bottom-up `keras.Model` from `x` to one feature tensor
@@ -128,6 +131,9 @@ class HierarchicalVAE(VAE):
         max_consecutive_skips: See above. Defaults to 100.
         prior: The prior of the top group: `None` (the standard normal) or
             a `keras_vae.priors.Prior`, built with the top group's shape.
+        sampler: `None` (the default) or a fitted
+            `keras_vae.samplers.Sampler` of the top group, which `sample`
+            draws it from instead of `prior` (see `set_sampler`).
         **kwargs: Base model keyword arguments, such as `name`.
 
     Example:
@@ -169,6 +175,7 @@ class HierarchicalVAE(VAE):
         skip_gradient_norm=None,
         max_consecutive_skips=100,
         prior=None,
+        sampler=None,
         **kwargs,
     ):
         # The encoder, decoder and likelihood first (and, tracked in this
@@ -231,6 +238,7 @@ class HierarchicalVAE(VAE):
         # the guard is on; a metric of the training step only.
         self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
         self.prior = super()._attach_prior(prior)
+        self._attach_sampler(sampler)
 
     def _check_submodels(self, encoder, decoder):
         # Each with one input; `check_hierarchy` checks the rest.
@@ -390,15 +398,41 @@ class HierarchicalVAE(VAE):
         groups above."""
         return super().encode(x, batch_size=batch_size)
 
-    def sample(self, num_samples, seed=None, temperature=1.0):
-        """Draws `z` from the prior, group by group, and returns the mean of
-        `p(x|z)` for each, as a NumPy array; reproducible for an int `seed`.
+    def sample(self, num_samples, seed=None, temperature=1.0, sampler=None):
+        """Draws `z` group by group and returns the mean of `p(x|z)` for
+        each, as a NumPy array; reproducible for an int `seed`.
 
-        `temperature` scales the standard deviation of every group's prior
-        (`N(0, T^2 I)` at the top, `N(p_mean, T^2 p_var)` below): values
-        of 0.6-1.0 trade diversity for cleaner samples (Vahdat and Kautz,
-        2020); 1.0 samples the model itself."""
-        return super().sample(num_samples, seed=seed, temperature=temperature)
+        The top group comes from `sampler` (a fitted
+        `keras_vae.samplers.Sampler`; when None, the attached one, else
+        the top group's `prior`), each group below from its prior given
+        the groups above. `temperature` scales the standard deviation of
+        every group's draw (`N(0, T^2 I)` at the top, `N(p_mean, T^2
+        p_var)` below): one float for all, or one per group, top first
+        (0 for a group gives its prior mean given the groups above).
+        Values of 0.6-1.0 trade diversity for cleaner samples (Vahdat
+        and Kautz, 2020); 1.0 samples the model itself."""
+        return super().sample(
+            num_samples, seed=seed, temperature=temperature, sampler=sampler
+        )
+
+    def _check_temperature(self, temperature):
+        # One float, or one per group (a tuple).
+        if submodel_checks.is_sequence(temperature):
+            return tuple(
+                submodel_checks.per_group(
+                    temperature, self.num_groups, "temperature"
+                )
+            )
+        return super()._check_temperature(temperature)
+
+    def _top_temperature(self, temperature):
+        if isinstance(temperature, tuple):
+            return temperature[0]
+        return temperature
+
+    def _latent_weights(self):
+        # The top group's posterior is that of its features.
+        return super()._latent_weights() + list(self.posteriors[0].weights)
 
     def posterior_params(self, inputs, training=False):
         qs = []
@@ -463,20 +497,42 @@ class HierarchicalVAE(VAE):
         self._top_down(None, choose, training=False)
         return self._flatten_groups(groups)
 
-    def sample_latents(self, num_samples, seed=None, temperature=1.0):
-        """Ancestral sampling: the top group from `prior`, each group below
-        from its prior given the draws above, every spread scaled by
-        `temperature` (see `sample`)."""
+    def sample_latents(
+        self, num_samples, seed=None, temperature=1.0, sampler=None
+    ):
+        """Ancestral sampling: the top group from `sampler` (when None, the
+        attached sampler, else `prior`), each group below from its prior
+        given the draws above, every spread scaled by `temperature`, one
+        float or one per group (see `sample`)."""
         if not isinstance(seed, keras.random.SeedGenerator):
             seed = keras.random.SeedGenerator(seed)
         noise = keras.random.normal(
             (num_samples,) + self.latent_shape, seed=seed
         )
+        top_temperature = temperature
+        if submodel_checks.is_sequence(temperature):
+            top_temperature = temperature[0]
+            # Each group's temperature on each of its values.
+            temperature = np.concatenate(
+                [
+                    np.full(math.prod(shape), t, "float32")
+                    for shape, t in zip(self.group_shapes, temperature)
+                ]
+            )
         noise = noise * temperature
-        if not self._standard_top_prior:
-            top = super().sample_latents(num_samples, seed, temperature)
-            top = ops.reshape(top, (num_samples, -1))
-            noise = ops.concatenate([top, noise[:, top.shape[1] :]], axis=-1)
+        if sampler is None:
+            sampler = self.sampler
+        # The noise of a standard normal top prior is a draw of it already.
+        from_prior = sampler is None or isinstance(
+            sampler, samplers.PriorSampler
+        )
+        if not (from_prior and self._standard_top_prior):
+            top = super().sample_latents(
+                num_samples, seed, top_temperature, sampler
+            )
+            size = math.prod(self.group_shapes[0])
+            top = ops.reshape(top, (-1, size))
+            noise = ops.concatenate([top, noise[:, size:]], axis=-1)
         return self.ancestral_latents(noise)
 
     # === The objective ===

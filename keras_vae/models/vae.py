@@ -12,6 +12,7 @@ from keras import ops
 from keras_vae import backend
 from keras_vae import likelihoods
 from keras_vae import priors
+from keras_vae import samplers
 from keras_vae.backend.function_per_steps import FunctionPerSteps
 from keras_vae.callbacks.progbar_logger import ProgbarLogger
 from keras_vae.callbacks.terminate_on_nan import with_terminate_on_nan
@@ -22,6 +23,7 @@ from keras_vae.models import preprocessing as preprocessing_module
 from keras_vae.models import submodel_checks
 from keras_vae.models.steps_per_execution import exact_steps_per_execution
 from keras_vae.models.steps_per_execution import needs_every_batch
+from keras_vae.samplers.fingerprint import weights_fingerprint
 from keras_vae.utils.argument_checks import check_fit_arguments
 from keras_vae.utils.argument_checks import check_non_negative_float
 from keras_vae.utils.argument_checks import check_positive_int
@@ -116,7 +118,8 @@ class VAE(backend.Trainer, keras.Model):
       `top_posterior_params(inputs)` (of the latent `prior` models),
       `prior_params(inputs)`, `decoder_params(z, inputs)`,
       `decoded_mean(params)`, `sample_latents(num_samples, seed,
-      temperature)`;
+      temperature, sampler)`, and what a fitted sampler checks,
+      `latent_fingerprint()` and `checked_sampler(sampler)`;
     - the objective: `compute_loss_terms(inputs, training)` (a dict,
       `"loss"` first, whose other entries the metrics of the same names
       log), `negative_log_likelihood(x, params)`,
@@ -159,6 +162,9 @@ class VAE(backend.Trainer, keras.Model):
             `VampPrior(500)`. With another prior than the standard normal
             the encoder must hold one `KLDivergenceLayer`, without free
             bits (a per-dimension floor needs the closed form).
+        sampler: `None` (the default: `sample` draws from `prior`) or a
+            fitted `keras_vae.samplers.Sampler` that `sample` draws from
+            instead (see `set_sampler`).
         **kwargs: Base model keyword arguments, such as `name`.
 
     Example:
@@ -188,6 +194,7 @@ class VAE(backend.Trainer, keras.Model):
         seed=None,
         preprocessing=None,
         prior=None,
+        sampler=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -243,6 +250,8 @@ class VAE(backend.Trainer, keras.Model):
             aggregation="only_first_replica",
             name="kl_warmup",
         )
+        self.sampler = None
+        self._attach_sampler(sampler)
         self.built = True
 
     def _check_submodels(self, encoder, decoder):
@@ -384,6 +393,11 @@ class VAE(backend.Trainer, keras.Model):
                 if isinstance(self._preprocessing_argument, keras.layers.Layer)
                 else self._preprocessing_argument
             ),
+            "sampler": (
+                None
+                if self.sampler is None
+                else keras.saving.serialize_keras_object(self.sampler)
+            ),
         }
 
     @classmethod
@@ -396,7 +410,7 @@ class VAE(backend.Trainer, keras.Model):
         deserialization empties the nested configs)."""
         config = copy.deepcopy(config)
         deserialize = keras.saving.deserialize_keras_object
-        for key in ("encoder", "decoder", "likelihood", "prior"):
+        for key in ("encoder", "decoder", "likelihood", "prior", "sampler"):
             if config.get(key) is not None:
                 config[key] = deserialize(config[key])
         if isinstance(config.get("preprocessing"), dict):
@@ -518,13 +532,101 @@ class VAE(backend.Trainer, keras.Model):
         inputs = self.model_inputs(x)
         return in_batches(lambda batch: [self(batch)], inputs, batch_size)[0]
 
-    def sample(self, num_samples, seed=None, temperature=1.0):
-        """Draws `z` from the prior and returns the mean of `p(x|z)` for
-        each (not a draw from it), as a NumPy array; reproducible for an
-        int `seed`. A `temperature` below 1 scales the prior's spread
-        (`z ~ N(0, temperature**2 I)` for the standard normal), nearer its
-        modes: typical images rather than varied ones."""
-        return self.decode(self._prior_sample(num_samples, seed, temperature))
+    def sample(self, num_samples, seed=None, temperature=1.0, sampler=None):
+        """Draws `z` and returns the mean of `p(x|z)` for each (not a draw
+        from it), as a NumPy array; reproducible for an int `seed`.
+
+        `z` comes from `sampler`, a fitted `keras_vae.samplers.Sampler`
+        (say, a `GaussianMixtureSampler` fitted to the encoded training
+        set, which draws where the data are rather than in the holes the
+        prior leaves between them), or, when it is None, from the sampler
+        attached with `set_sampler`, else from the prior. A `temperature`
+        below 1 scales the spread (`z ~ N(0, temperature**2 I)` for the
+        standard normal prior), nearer the modes: typical images rather
+        than varied ones."""
+        z = self._prior_sample(num_samples, seed, temperature, sampler)
+        return self.decode(z)
+
+    def set_sampler(self, sampler):
+        """Attaches a fitted `keras_vae.samplers.Sampler`, which `sample`
+        (and the `sample` signature of `keras_vae.export_saved_model`)
+        then draws `z` from; `None` detaches it (back to the prior).
+
+        The sampler becomes part of the model: its config and weights save
+        and load with the `.keras` file, and the loaded model samples as
+        this one for the same seed. It is checked here, and again each
+        time `sample` uses it: a model whose encoder has other weights
+        than the one it was fitted to (trained further since) refuses it.
+        """
+        if sampler is not None:
+            sampler = self.checked_sampler(sampler)
+        self._attach_sampler(sampler)
+
+    def checked_sampler(self, sampler=None):
+        """The sampler `sample` draws from for its argument `sampler`: that
+        sampler, or when None the attached one (None where there is none:
+        the prior), checked against this model (`Sampler.check_model`:
+        fitted to latents of this shape, encoded by weights of this
+        `latent_fingerprint()`)."""
+        if sampler is None:
+            sampler = self.sampler
+            if sampler is None:
+                return None
+        self._check_sampler_type(sampler)
+        sampler.set_model(self)
+        sampler.check_model(self)
+        return sampler
+
+    def latent_fingerprint(self):
+        """A short sha256 (16 hexadecimal digits) of the weights that map
+        `x` to the posterior mean of the latent `prior` models: what a
+        fitted sampler was fitted to, which it checks. The KL layers'
+        `beta` is left out (it does not move the means)."""
+        kl_weights = {id(w) for layer in self.kl_layers for w in layer.weights}
+        weights = [w for w in self._latent_weights() if id(w) not in kl_weights]
+        return weights_fingerprint(weights)
+
+    def _latent_weights(self):
+        """The weights that encode the latent `prior` models."""
+        weights = list(self.encoder.weights)
+        if self.preprocessing is not None:
+            weights = list(self.preprocessing.weights) + weights
+        return weights
+
+    def _attach_sampler(self, sampler):
+        """Makes `sampler` (checked, or from a config: its weights are not
+        loaded yet) the model's own, in place of any other."""
+        if sampler is not None:
+            self._check_sampler_type(sampler)
+            sampler.set_model(self)
+            latent_shape = tuple(self.prior.latent_shape)
+            fitted_shape = getattr(sampler, "latent_shape", None)
+            if fitted_shape is not None and tuple(fitted_shape) != (
+                latent_shape
+            ):
+                raise ValueError(
+                    "The sampler was fitted to latents of another shape "
+                    f"than this model's, {latent_shape}. Received: "
+                    f"{type(sampler).__name__} with latent_shape="
+                    f"{tuple(fitted_shape)}"
+                )
+        replaced = getattr(self, "sampler", None)
+        if replaced is not None and replaced is not sampler:
+            # Keras keeps a replaced layer among the model's layers, and
+            # its weights among the model's (saved in the file); only its
+            # attribute tracker lets go of it.
+            self._tracker.untrack(replaced)
+        self.sampler = sampler
+
+    @staticmethod
+    def _check_sampler_type(sampler):
+        if not isinstance(sampler, samplers.Sampler):
+            raise ValueError(
+                "Invalid value for argument `sampler`: expected None or a "
+                "`keras_vae.samplers.Sampler`, such as "
+                "`keras_vae.samplers.GaussianMixtureSampler(10).fit(vae, "
+                f"x_train)`. Received: sampler={sampler!r}"
+            )
 
     @property
     def mean_encoder(self):
@@ -562,17 +664,36 @@ class VAE(backend.Trainer, keras.Model):
     def _check_z(self, z):
         return check_latent(z, self.latent_shape)
 
-    def _prior_sample(self, num_samples, seed, temperature=1.0):
+    def _prior_sample(self, num_samples, seed, temperature=1.0, sampler=None):
+        """The draws of `z` that `sample` decodes, a NumPy array."""
         num_samples = check_positive_int(num_samples, "num_samples")
-        temperature = check_non_negative_float(temperature, "temperature")
-        if temperature != 1 and not self.prior.takes_temperature():
+        temperature = self._check_temperature(temperature)
+        sampler = self.checked_sampler(sampler)
+        top = self._top_temperature(temperature)
+        source = self.prior if sampler is None else sampler
+        if top != 1 and not source.takes_temperature():
             raise ValueError(
-                f"The prior {type(self.prior).__name__} samples at no other "
+                f"The {type(source).__name__} samples at no other "
                 "temperature than 1: its `sample` takes no `temperature`. "
                 f"Received: temperature={temperature}"
             )
-        z = self.sample_latents(num_samples, seed, temperature)
+        z = self.sample_latents(num_samples, seed, temperature, sampler)
         return ops.convert_to_numpy(z)
+
+    def _check_temperature(self, temperature):
+        """`temperature` as `sample_latents` takes it: a float >= 0."""
+        if submodel_checks.is_sequence(temperature):
+            raise ValueError(
+                "Invalid value for argument `temperature`: expected a float "
+                ">= 0 (one value per latent group applies to a "
+                "`keras_vae.HierarchicalVAE`; this model has one group). "
+                f"Received: temperature={temperature!r}"
+            )
+        return check_non_negative_float(temperature, "temperature")
+
+    def _top_temperature(self, temperature):
+        """The temperature of the latent `prior` models."""
+        return temperature
 
     # === Inference on tensors ===
     # What `encode`, `decode` and `sample` run on each batch, and what the
@@ -613,15 +734,24 @@ class VAE(backend.Trainer, keras.Model):
             return ops.cast(mean, "float32")  # In the data's units already.
         return self.to_data_units(mean)
 
-    def sample_latents(self, num_samples, seed=None, temperature=1.0):
-        """Draws `num_samples` latent codes `z` from the prior, shape
-        `(num_samples,) + latent_shape`; `seed` as `keras.random` takes it
-        (a `SeedGenerator` inside a compiled function)."""
-        if temperature == 1:
-            return self.prior.sample(num_samples, seed=seed)
-        return self.prior.sample(
-            num_samples, seed=seed, temperature=temperature
-        )
+    def sample_latents(
+        self, num_samples, seed=None, temperature=1.0, sampler=None
+    ):
+        """Draws `num_samples` latent codes `z`, shape `(num_samples,) +
+        latent_shape`, from `sampler` (when None, the attached sampler,
+        else the prior); `seed` as `keras.random` takes it (a
+        `SeedGenerator` inside a compiled function). Tensors in and out,
+        with no checks: `sample` checks its arguments (and the sampler,
+        with `checked_sampler`) before it calls this."""
+        if sampler is None:
+            sampler = self.sampler
+        source = self.prior
+        if sampler is not None:
+            sampler.set_model(self)
+            source = sampler
+        if isinstance(temperature, (int, float)) and temperature == 1:
+            return source.sample(num_samples, seed=seed)
+        return source.sample(num_samples, seed=seed, temperature=temperature)
 
     # === The objective ===
     # `kl_loss` means the same under both objectives: the sum of the losses

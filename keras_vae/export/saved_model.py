@@ -24,6 +24,7 @@ def export_saved_model(
     resize="crop",
     score_samples=100,
     score_seed=0,
+    sampler=None,
 ):
     """Exports a VAE as a SavedModel version that TF Serving can serve.
 
@@ -49,10 +50,13 @@ def export_saved_model(
     - `decode`: `z` -> `{"x_mean"}`, the mean of `p(x|z)`, and `"logits"`
       if the likelihood has them (Bernoulli; in the model's units).
     - `sample`: `num_samples` (int32 scalar) and `seed` (int64 scalar) ->
-      `{"samples"}`, the means of `p(x|z)` for `z` drawn from the model's
-      prior (`vae.prior`, through every group's prior for a
-      `keras_vae.HierarchicalVAE`) with stateless random ops: the same
-      seed gives the same samples, those of `vae.sample(n, seed=seed)`.
+      `{"samples"}`, the means of `p(x|z)` for `z` drawn as `vae.sample`
+      draws it, with stateless random ops: from `sampler`, or the sampler
+      attached to the model (`vae.set_sampler`), else from the model's
+      prior (`vae.prior`; for a `keras_vae.HierarchicalVAE` the top group
+      so, each group below from its prior given the groups above). The
+      same seed gives the same samples, those of
+      `vae.sample(n, seed=seed, sampler=sampler)`, at temperature 1.
     - `score`: `x` -> `{"nll"}`,
       `-log p(x)` per example in nats, estimated by importance sampling
       with `score_samples` draws of noise fixed at export time
@@ -88,6 +92,11 @@ def export_saved_model(
         score_samples: `K`, the importance samples per example of the
             `score` signatures. Defaults to 100.
         score_seed: The integer seed of their fixed noise. Defaults to 0.
+        sampler: The `keras_vae.samplers.Sampler` of the `sample`
+            signature, fitted to this model, or None (the default): the
+            attached sampler, else the prior. Pass
+            `keras_vae.samplers.PriorSampler()` to serve the prior's draws
+            from a model with a sampler attached.
 
     Returns:
         The path of the written version directory.
@@ -107,6 +116,8 @@ def export_saved_model(
     score_samples = _checks.check_signature_options(
         resize, score_samples, score_seed
     )
+    # Fitted to this model's encoder, as it is now.
+    sampler = vae.checked_sampler(sampler)
     base_dir = _checks.check_path(path)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise ValueError(
@@ -136,7 +147,7 @@ def export_saved_model(
     epsilon = None
     if "score" in signature_names(vae):
         epsilon = score_noise(vae.latent_shape, score_samples, score_seed)
-    archive = serving_archive(vae, resize, epsilon)
+    archive = serving_archive(vae, resize, epsilon, sampler)
     with atomic_path(version_dir, overwrite=overwrite) as temp:
         os.mkdir(temp)
         archive.write_out(temp, verbose=False)

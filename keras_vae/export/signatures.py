@@ -41,7 +41,7 @@ def takes_image_bytes(vae):
     )
 
 
-def serving_archive(vae, resize="crop", epsilon=None):
+def serving_archive(vae, resize="crop", epsilon=None, sampler=None):
     """Returns a `keras.export.ExportArchive` with the serving functions as
     its endpoints, one per signature.
 
@@ -56,12 +56,19 @@ def serving_archive(vae, resize="crop", epsilon=None):
         epsilon: The fixed noise of the `score` signatures, shape
             `(K,) + vae.latent_shape` (`scores.score_noise`); needed if
             `vae` has them.
+        sampler: The `keras_vae.samplers.Sampler` that `sample` draws the
+            latent `vae.prior` models from, or None: the model's attached
+            sampler, else its prior (as `vae.sample`). Not checked here
+            (`vae.checked_sampler` checks it).
     """
-    functions = _Functions(vae, resize, epsilon)
+    functions = _Functions(vae, resize, epsilon, sampler)
     archive = keras.export.ExportArchive()
     # All of `variables`, not only `weights`: with the seed generators'
     # states, which `score` reads (through the encoder's unused sampling).
     archive.track(vae)
+    if sampler is not None and sampler is not vae.sampler and sampler.built:
+        # A sampler of the export only, not among the model's layers.
+        archive.track(sampler)
     for name in signature_names(vae):
         # The archive wraps each in a `tf.function` of its signature.
         archive.add_endpoint(
@@ -84,10 +91,11 @@ class _Functions:
     functions also take `labels`, int32 class indices of shape `(batch,)`.
     """
 
-    def __init__(self, vae, resize, epsilon):
+    def __init__(self, vae, resize, epsilon, sampler=None):
         self.vae = vae
         self.resize = resize
         self.epsilon = epsilon
+        self.sampler = sampler
         self.conditional = isinstance(vae, ConditionalVAE)
         # The noise of `sample`: its state is the request's seed, mapped in
         # a stateless scope, so concurrent requests share nothing.
@@ -138,12 +146,15 @@ class _Functions:
         return outputs
 
     def sample(self, num_samples, seed, labels=None):
-        # The draws of `vae.sample(num_samples, seed=seed)`: the prior's
-        # `sample` with a generator whose state is `[seed, 0]`.
+        # The draws of `vae.sample(num_samples, seed=seed, sampler=...)`:
+        # the sampler's (or the prior's) `sample` with a generator whose
+        # state is `[seed, 0]`.
         state = self.seed_generator.state
         seed = tf.cast(tf.stack([seed, tf.constant(0, tf.int64)]), state.dtype)
         with keras.StatelessScope(state_mapping=[(state, seed)]):
-            z = self.vae.sample_latents(num_samples, self.seed_generator)
+            z = self.vae.sample_latents(
+                num_samples, self.seed_generator, sampler=self.sampler
+            )
         if labels is not None:
             # One class for all the samples, or one per sample.
             size = tf.size(labels)

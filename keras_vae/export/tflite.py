@@ -35,7 +35,8 @@ def export_tflite_decoder(vae, path, quantization=None, overwrite=False):
     `vae.decode(vae.ancestral_latents(z))`. With a prior other than the
     standard normal (`keras_vae.priors`), generating needs `z` from that
     prior: draw it with `vae.prior.sample(n)` (for a hierarchy, its top
-    group's slice of `z`), on the host or ahead of time.
+    group's slice of `z`), on the host or ahead of time; likewise from a
+    fitted sampler (`keras_vae.samplers`), `vae.sampler.sample(n)`.
 
     A decoder under a mixed-precision policy is converted in float32, as
     TFLite's builtin kernels have no float16 matrix product (not for a

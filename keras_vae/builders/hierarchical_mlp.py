@@ -5,6 +5,9 @@ import keras
 
 from keras_vae import likelihoods
 from keras_vae.builders.hierarchical_heads import gaussian_heads
+from keras_vae.builders.hierarchical_stability import LOG_VARIANCE_BOUND
+from keras_vae.builders.hierarchical_stability import SKIP_GRADIENT_NORM
+from keras_vae.builders.hierarchical_stability import clip_gradient_norm_for
 from keras_vae.builders.mlp import params_shape
 from keras_vae.models.hierarchical_vae import HierarchicalVAE
 from keras_vae.utils.argument_checks import check_int_tuple
@@ -21,9 +24,9 @@ def build_hierarchical_mlp_vae(
     num_importance_samples=1,
     seed=None,
     preprocessing=None,
-    log_variance_bound=None,
-    clip_gradient_norm=None,
-    skip_gradient_norm=None,
+    log_variance_bound=LOG_VARIANCE_BOUND,
+    clip_gradient_norm="auto",
+    skip_gradient_norm=SKIP_GRADIENT_NORM,
     max_consecutive_skips=100,
     prior=None,
     name="hierarchical_mlp_vae",
@@ -62,9 +65,13 @@ def build_hierarchical_mlp_vae(
         num_importance_samples: As for `keras_vae.HierarchicalVAE`.
         seed: As for `keras_vae.HierarchicalVAE`.
         preprocessing: As for `keras_vae.HierarchicalVAE`.
-        log_variance_bound: As for `keras_vae.HierarchicalVAE`.
-        clip_gradient_norm: As for `keras_vae.HierarchicalVAE`.
-        skip_gradient_norm: As for `keras_vae.HierarchicalVAE`.
+        log_variance_bound: As for `build_hierarchical_vae`: 7 by
+            default, `None` is off.
+        clip_gradient_norm: As for `build_hierarchical_vae`: `"auto"` (the
+            default) clips at 200 per value of one example (156,800 for
+            28x28x1), `None` is off.
+        skip_gradient_norm: As for `build_hierarchical_vae`: `math.inf`
+            (the default) skips non-finite updates only, `None` is off.
         max_consecutive_skips: As for `keras_vae.HierarchicalVAE`.
         prior: The prior of the top group: `None` (the standard normal)
             or a `keras_vae.priors.Prior`, such as `MixtureOfGaussians(10)`
@@ -169,7 +176,9 @@ def build_hierarchical_mlp_vae(
         seed=seed,
         preprocessing=preprocessing,
         log_variance_bound=log_variance_bound,
-        clip_gradient_norm=clip_gradient_norm,
+        clip_gradient_norm=clip_gradient_norm_for(
+            clip_gradient_norm, input_shape
+        ),
         skip_gradient_norm=skip_gradient_norm,
         max_consecutive_skips=max_consecutive_skips,
         prior=prior,

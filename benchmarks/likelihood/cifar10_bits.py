@@ -12,8 +12,15 @@ NLL of the first `--final-n` with K = `--final-k`), and writes
   the model), which `--report` gathers;
 - runs/cifar10/NAME.keras: the trained model;
 - docs/images/cifar10/NAME_samples_T.png: prior samples (the decoded means)
-  at temperatures 0.6, 0.8 and 1.0, and NAME_reconstructions.png: test
-  images above their reconstructions.
+  at temperatures 0.6, 0.8 and 1.0, for a hierarchical model also
+  NAME_samples_T_finest_at_mean.png (the finest groups at their prior
+  means), and NAME_reconstructions.png: test images above their
+  reconstructions.
+
+The hierarchical builder trains with its stability options on by default
+(log-variances within ±7, gradients clipped at 200 per pixel value,
+non-finite updates skipped); `--builder-args` can switch them off
+(`{"log_variance_bound": null, ...}`).
 
     KERAS_VAE_DATA_DIR=../shared/data .venv/bin/python \\
         -m benchmarks.likelihood.cifar10_bits --model resnet --minutes 60
@@ -177,6 +184,11 @@ def train(args):
         "load_average": os.getloadavg()[0],
         "curve": budget.curve,
         "test_elbo_bits_per_dim": float(elbo["bits_per_dim"]),
+        # Each latent group's KL in nats per image (hierarchical models).
+        "kl_groups": [
+            float(elbo[f"kl_group_{i}"])
+            for i in range(getattr(vae, "num_groups", 0))
+        ],
         "test_nll_bits_per_dim": float(bits(-ll.mean())),
         "test_nll_stderr": float(bits(ll.std() / math.sqrt(len(ll)))),
         "final_k": args.final_k,
@@ -193,6 +205,27 @@ def train(args):
     print(json.dumps(result, indent=1))
 
 
+def finest_at_mean(vae, num_samples, temperature, seed=0):
+    """Ancestral samples of a `HierarchicalVAE` with every group drawn at
+    `temperature` but those of the finest resolution, set to their prior
+    means (temperature 0): on CIFAR-10 those groups' prior draws are what
+    turns the samples into noise textures (see the notes of
+    docs/benchmarks/cifar10.md)."""
+    shapes = vae.group_shapes
+    finest = max(math.prod(s[:-1]) for s in shapes)
+    scales = np.concatenate(
+        [
+            np.full(math.prod(s), 0.0 if math.prod(s[:-1]) == finest else 1.0)
+            for s in shapes
+        ]
+    )
+    noise = np.random.default_rng(seed).standard_normal(
+        (num_samples,) + vae.latent_shape
+    )
+    noise = (noise * scales * temperature).astype("float32")
+    return vae.decode(keras.ops.convert_to_numpy(vae.ancestral_latents(noise)))
+
+
 def save_pictures(vae, x_test, name):
     import matplotlib.image
 
@@ -206,6 +239,12 @@ def save_pictures(vae, x_test, name):
             f"docs/images/cifar10/{name}_samples_{t:.1f}.png",
             image_grid(samples / 255, 8),
         )
+        if isinstance(vae, keras_vae.HierarchicalVAE):
+            matplotlib.image.imsave(
+                f"docs/images/cifar10/{name}_samples_{t:.1f}_finest_at_mean"
+                ".png",
+                image_grid(finest_at_mean(vae, 64, t) / 255, 8),
+            )
     # Two test images of each class (the folder is in class order).
     picked = x_test[:: len(x_test) // 16][:16]
     pairs = interleave_rows(picked / 255, vae.reconstruct(picked) / 255, 8)
@@ -283,6 +322,17 @@ def report(args):
             (f"{name} samples at T={t:.1f}", f"{name}_samples_{t:.1f}.png")
             for t in TEMPERATURES
         ] + [(f"{name} reconstructions", f"{name}_reconstructions.png")]
+        # Hierarchical runs: the finest groups at their prior means too.
+        pictures += [
+            (
+                f"{name} samples at T={t:.1f}, finest groups at their means",
+                f"{name}_samples_{t:.1f}_finest_at_mean.png",
+            )
+            for t in TEMPERATURES
+            if os.path.exists(
+                f"docs/images/cifar10/{name}_samples_{t:.1f}_finest_at_mean.png"
+            )
+        ]
         for title, file in pictures:
             if os.path.exists(f"docs/images/cifar10/{file}"):
                 lines.append(f"![{title}](../images/cifar10/{file})")

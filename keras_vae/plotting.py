@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keras_vae.samplers import PriorSampler  # noqa: E402
 from keras_vae.utils.atomic import atomic_path  # noqa: E402
 
 
@@ -48,10 +49,17 @@ def interleave_rows(originals, reconstructions, columns):
 
 
 def save_samples_and_reconstructions(
-    vae, x, path, num_samples=64, num_pairs=16, seed=0, overwrite=True
+    vae,
+    x,
+    path,
+    num_samples=64,
+    num_pairs=16,
+    seed=0,
+    overwrite=True,
+    sampler=None,
 ):
-    """Writes a PNG: samples from the prior beside originals and their
-    reconstructions (each original above its reconstruction).
+    """Writes a PNG: samples beside originals and their reconstructions
+    (each original above its reconstruction).
 
     Args:
         vae: A `keras_vae.VAE` for images `(height, width[, channels])`.
@@ -59,17 +67,25 @@ def save_samples_and_reconstructions(
         path: The PNG file to write.
         num_samples: How many prior samples to show, in rows of 8.
         num_pairs: How many originals and reconstructions to show.
-        seed: The seed of the prior samples.
+        seed: The seed of the samples.
         overwrite: Whether an existing file may be replaced.
+        sampler: Where `z` comes from, as `vae.sample` takes it: None for
+            the attached sampler, else the prior.
     """
     x = np.asarray(x[:num_pairs])
-    samples = to_unit_range(vae, vae.sample(num_samples, seed=seed))
+    samples = vae.sample(num_samples, seed=seed, sampler=sampler)
+    samples = to_unit_range(vae, samples)
+    source = sampler if sampler is not None else vae.sampler
+    if source is None or isinstance(source, PriorSampler):
+        source = "the prior"
+    else:
+        source = f"a {type(source).__name__}"
     reconstructions = to_unit_range(vae, vae.reconstruct(x))
     columns = 8
     pairs = interleave_rows(to_unit_range(vae, x), reconstructions, columns)
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.5))
     panels = (
-        (samples, f"{num_samples} samples from the prior"),
+        (samples, f"{num_samples} samples from {source}"),
         (pairs, "originals above their reconstructions"),
     )
     for ax, (images, title) in zip(axes, panels):

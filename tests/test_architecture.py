@@ -16,7 +16,7 @@ LAYERS = [
     {"version", "program_start", "utils"},
     {"datasets"},
     {"backend"},
-    {"likelihoods", "layers", "priors"},
+    {"likelihoods", "layers", "priors", "samplers"},
     {"evaluation"},
     {"plotting"},
     {"callbacks"},

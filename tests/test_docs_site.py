@@ -61,7 +61,7 @@ def test_the_reference_is_generated_from_the_docstrings(site):
 
 @pytest.mark.parametrize(
     "package",
-    ["layers", "priors", "likelihoods", "datasets", "evaluation"]
+    ["layers", "priors", "samplers", "likelihoods", "datasets", "evaluation"]
     + ["callbacks", "export", "builders"],
 )
 def test_the_reference_has_every_public_name(site, package):

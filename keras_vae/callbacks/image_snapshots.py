@@ -39,11 +39,19 @@ class ImageSnapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         # Imported here: matplotlib loads only for those who draw.
         from keras_vae.plotting import save_samples_and_reconstructions
+        from keras_vae.samplers import PriorSampler
 
         if (epoch + 1) % self.every_n_epochs:
             return
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
+        # The prior: a sampler attached before this training is fitted to
+        # the encoder as it was, and refuses the one training changes.
         save_samples_and_reconstructions(
-            self.model, self.x, path, seed=self.seed, overwrite=True
+            self.model,
+            self.x,
+            path,
+            seed=self.seed,
+            overwrite=True,
+            sampler=PriorSampler(),
         )
         self.paths.append(path)

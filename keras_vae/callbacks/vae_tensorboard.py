@@ -189,8 +189,14 @@ class VAETensorBoard(keras.callbacks.Callback):
         from keras_vae.plotting import interleave_rows
         from keras_vae.plotting import to_unit_range
 
+        from keras_vae.samplers import PriorSampler
+
         model = self.model
-        samples = model.sample(self.num_samples, seed=self.seed)
+        # The prior: an attached sampler is fitted to the encoder as it was
+        # before this training, and refuses the one training changes.
+        samples = model.sample(
+            self.num_samples, seed=self.seed, sampler=PriorSampler()
+        )
         originals = self.x[: self.num_pairs]
         reconstructions = model.reconstruct(originals)
         columns = min(_GRID_COLUMNS, self.num_pairs, len(originals))

@@ -710,7 +710,7 @@ class HierarchicalVAE(VAE):
     def update_metrics(self, inputs, terms, update=None):
         """As `VAE.update_metrics`, with each group's KL and, in a training
         step with the guard on, `gradient_norm` and `skipped_updates`."""
-        logs = super().update_metrics(inputs, terms)
+        logs = super().update_metrics(inputs, terms, update)
         if update is None:
             return logs
         norm = update.get("gradient_norm")
@@ -728,6 +728,17 @@ class HierarchicalVAE(VAE):
                 self.update_guard.skipped_updates.value
             )
         return logs
+
+    def _counted(self, terms, update):
+        # A training step whose loss is not finite was skipped by the guard
+        # (its gradients are not finite either): the epoch's means are
+        # those of the steps that trained, `skipped_updates` counts it, and
+        # `max_consecutive_skips` ends a run that never recovers. Without
+        # this, one NaN batch made the epoch's loss NaN and `TerminateOnNaN`
+        # stopped the run the guard had kept alive.
+        if update is None or self.update_guard.skip_gradient_norm is None:
+            return 1.0
+        return ops.cast(ops.isfinite(terms["loss"]), "float32")
 
     def _fit_callbacks(self, callbacks):
         # The check that stops a run whose updates are all skipped.

@@ -1006,6 +1006,7 @@ class VAE(backend.Trainer, keras.Model):
         # Weighted by batch size, so the epoch value is the exact mean per
         # example even when the last batch is short.
         batch_size = ops.cast(ops.shape(self.data_of(inputs))[0], "float32")
+        batch_size = batch_size * self._counted(terms, update)
         # A replica's share of a short last batch can be empty: its means
         # are NaN and must not reach the totals (NaN * 0 is NaN).
         values = {
@@ -1026,6 +1027,11 @@ class VAE(backend.Trainer, keras.Model):
                 result if isinstance(result, dict) else {metric.name: result}
             )
         return results
+
+    def _counted(self, terms, update):
+        """1 for a batch the epoch's means count, 0 for one they leave out
+        (see `HierarchicalVAE`, whose guard can skip a step)."""
+        return 1.0
 
     def _update_compiled_metrics(self, inputs):
         # The metrics given to `compile` compare `x` with what `predict`

@@ -736,3 +736,25 @@ def test_savedmodel_and_tflite_run_the_top_down_pass(trained, mnist, tmp_path):
     runner = interpreter.get_signature_runner()
     out = runner(z=noise.numpy()[:1])["x_mean"]
     np.testing.assert_allclose(out, expected[:1], rtol=1e-5, atol=1e-4)
+
+
+def test_a_skipped_non_finite_batch_stays_out_of_the_epoch_means():
+    # One example so far out that its Gaussian log-density overflows: its
+    # batch's loss and gradients are infinite, the guard skips the update,
+    # and the epoch's loss is the mean of the batches that trained, so
+    # `TerminateOnNaN` lets the run go on.
+    x = sample_data(64)
+    x[5, 0] = 1e30
+    vae = wrong_linear_hvae(skip_gradient_norm=math.inf)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = vae.fit(
+        x,
+        batch_size=8,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[keras_vae.callbacks.TerminateOnNaN()],
+    ).history
+    assert history["skipped_updates"] == [1, 2]
+    assert all(np.isfinite(history["loss"]))
+    assert int(vae.optimizer.iterations) == 14

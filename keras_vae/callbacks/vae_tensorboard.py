@@ -188,7 +188,6 @@ class VAETensorBoard(keras.callbacks.Callback):
         from keras_vae.plotting import image_grid
         from keras_vae.plotting import interleave_rows
         from keras_vae.plotting import to_unit_range
-
         from keras_vae.samplers import PriorSampler
 
         model = self.model

@@ -84,9 +84,11 @@ class HierarchicalVAE(VAE):
     - `clip_gradient_norm` scales each update to at most that global norm;
     - `skip_gradient_norm` skips updates whose global gradient norm is
       non-finite or above it: the optimizer step is not applied at all,
-      and `fit` logs the running count as `skipped_updates`. Training
-      stops with a `RuntimeError` when more than `max_consecutive_skips`
-      updates in a row were skipped (see `keras_vae.layers.UpdateGuard`).
+      and `fit` logs the running count as `skipped_updates`; a skipped
+      step whose loss is not finite stays out of the epoch's logged means,
+      so one bad batch does not stop the run. Training stops with a
+      `RuntimeError` when more than `max_consecutive_skips` updates in a
+      row were skipped (see `keras_vae.layers.UpdateGuard`).
       One device only: under a `tf.distribute` strategy replicas could
       disagree on a skip.
 

@@ -698,8 +698,12 @@ class HierarchicalVAE(VAE):
             raise ValueError(
                 "`clip_gradient_norm` and `skip_gradient_norm` work on one "
                 "device only: under a `tf.distribute` strategy each replica "
-                "would see its own gradient norm. Use the optimizer's "
-                "`global_clipnorm` there."
+                "would see its own gradient norm. The hierarchical builders "
+                "switch both on by default: pass `clip_gradient_norm=None, "
+                "skip_gradient_norm=None` there, and use the optimizer's "
+                "`global_clipnorm`. Received: "
+                f"clip_gradient_norm={guard.clip_gradient_norm}, "
+                f"skip_gradient_norm={guard.skip_gradient_norm}"
             )
         norm = guard.apply_gradients(
             self.optimizer,

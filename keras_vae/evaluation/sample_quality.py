@@ -4,6 +4,7 @@ import numpy as np
 from keras_vae.evaluation import feature_models
 from keras_vae.evaluation.frechet_distance import frechet_distance
 from keras_vae.utils.argument_checks import check_positive_int
+from keras_vae.utils.squared_distances import squared_distances
 
 
 def sample_quality(samples, reference, feature_model, k=3, batch_size=256):
@@ -127,21 +128,11 @@ def _coverage(points, support, k, chunk=1024):
     support point."""
     radii = np.empty(len(support), "float32")
     for start in range(0, len(support), chunk):
-        d = _squared_distances(support[start : start + chunk], support)
+        d = squared_distances(support[start : start + chunk], support)
         # Index k, not k - 1: the nearest "neighbour" is the point itself.
         radii[start : start + chunk] = np.partition(d, k, axis=1)[:, k]
     inside = np.empty(len(points), bool)
     for start in range(0, len(points), chunk):
-        d = _squared_distances(points[start : start + chunk], support)
+        d = squared_distances(points[start : start + chunk], support)
         inside[start : start + chunk] = np.any(d <= radii[None, :], axis=1)
     return float(np.mean(inside))
-
-
-def _squared_distances(a, b):
-    """Pairwise squared Euclidean distances, `(len(a), len(b))`."""
-    d = (
-        np.sum(a * a, axis=1)[:, None]
-        - 2.0 * a @ b.T
-        + np.sum(b * b, axis=1)[None, :]
-    )
-    return np.maximum(d, 0.0)

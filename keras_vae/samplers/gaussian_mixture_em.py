@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from keras_vae.utils.squared_distances import squared_distances
+
 COVARIANCE_TYPES = ("full", "diag")
 _LOG_2PI = math.log(2.0 * math.pi)
 # Lloyd iterations of the k-means that starts each fit, at most.
@@ -106,7 +108,7 @@ def kmeans(z, num_clusters, rng):
     centers = z[kmeans_plusplus(z, num_clusters, rng)]
     labels = None
     for _ in range(_KMEANS_ITERATIONS):
-        new_labels = np.argmin(_squared_distances(z, centers), axis=1)
+        new_labels = np.argmin(squared_distances(z, centers), axis=1)
         if labels is not None and np.array_equal(labels, new_labels):
             break
         labels = new_labels
@@ -125,7 +127,7 @@ def kmeans_plusplus(z, num_centers, rng):
     n = len(z)
     trials = 2 + int(math.log(num_centers))
     chosen = [int(rng.integers(n))]
-    closest = _squared_distances(z, z[chosen])[:, 0]
+    closest = squared_distances(z, z[chosen])[:, 0]
     for _ in range(1, num_centers):
         total = closest.sum()
         if total <= 0:  # Every row is a seed already.
@@ -133,7 +135,7 @@ def kmeans_plusplus(z, num_centers, rng):
         else:
             candidates = rng.choice(n, size=trials, p=closest / total)
         distances = np.minimum(
-            closest[:, None], _squared_distances(z, z[candidates])
+            closest[:, None], squared_distances(z, z[candidates])
         )
         best = int(np.argmin(distances.sum(axis=0)))
         chosen.append(int(candidates[best]))
@@ -204,14 +206,3 @@ def log_prob(z, fit):
     """`log sum_c w_c N(z; mean_c, cov_c)` of every row of `z`, `(n,)`."""
     z = np.asarray(z, dtype="float64")
     return np.logaddexp.reduce(weighted_log_prob(z, fit), axis=1)
-
-
-def _squared_distances(a, b):
-    """`|a_i - b_j|^2`, `(len(a), len(b))`, without the `(len(a), len(b),
-    d)` array of the differences."""
-    squared = (
-        np.sum(np.square(a), axis=1)[:, None]
-        - 2 * a @ b.T
-        + np.sum(np.square(b), axis=1)[None, :]
-    )
-    return np.maximum(squared, 0.0)

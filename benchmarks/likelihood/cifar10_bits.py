@@ -141,20 +141,25 @@ def train(args):
         )
         return {"bits_per_dim": round(float(logs["bits_per_dim"]), 4)}
 
+    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     budget = TimeBudget(
-        args.minutes * 60, args.eval_every * 60, evaluate, args.lr, args.min_lr
+        args.minutes * 60,
+        args.eval_every * 60,
+        evaluate,
+        args.lr,
+        args.min_lr,
+        steps=args.epochs and args.epochs * steps_per_epoch,
     )
     start = time.perf_counter()
     vae.fit(
         x_train,
         batch_size=args.batch_size,
-        epochs=1_000_000,
+        epochs=args.epochs or 1_000_000,
         callbacks=[budget],
         verbose=0,
     )
     wall = time.perf_counter() - start
     # Steps of full batches but the last of each epoch: the images seen.
-    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     steps = int(vae.optimizer.iterations)
     images = steps * args.batch_size - (steps // steps_per_epoch) * (
         steps_per_epoch * args.batch_size - len(x_train)
@@ -179,6 +184,7 @@ def train(args):
         "keras": keras.__version__,
         "parameters": int(vae.count_params()),
         "minutes": args.minutes,
+        "epochs": args.epochs,
         "wall_minutes": wall / 60,
         "images_per_second": images_per_second,
         "load_average": os.getloadavg()[0],
@@ -260,7 +266,13 @@ def report(args):
         with open(path) as f:
             runs.append(json.load(f))
     order = list(BUILDERS)
-    runs.sort(key=lambda run: (order.index(run["model"]), run["minutes"]))
+    runs.sort(
+        key=lambda run: (
+            order.index(run["model"]),
+            run["curve"][-1]["minutes"],
+            run.get("name", ""),
+        )
+    )
     lines = [
         "# CIFAR-10 bits per dimension on a 2-core CPU",
         "",
@@ -361,7 +373,19 @@ def main():
         help="The run's name: docs/benchmarks/cifar10/NAME.json and the "
         "pictures' prefix (default: the model).",
     )
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=60.0,
+        help="The budget in training minutes (ignored with --epochs).",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="The budget in epochs instead of minutes: the same work, and "
+        "so the same result for a seed, on any machine and under any load.",
+    )
     parser.add_argument("--eval-every", type=float, default=10.0)
     parser.add_argument(
         "--num-mixtures",

@@ -129,7 +129,19 @@ def parse_args(argv=None):
         prog="python -m benchmarks.likelihood.mnist_nll",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=60.0,
+        help="The budget in training minutes (ignored with --epochs).",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="The budget in epochs instead of minutes: the same work, and "
+        "so the same result for a seed, on any machine and under any load.",
+    )
     parser.add_argument("--eval-every", type=float, default=5.0)
     parser.add_argument(
         "--hidden-units", type=int, nargs="*", default=[512, 512]
@@ -305,19 +317,28 @@ def main():
             "negative_elbo": round(float(elbo["loss"]), 3),
         }
 
+    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     budget = TimeBudget(
-        args.minutes * 60, args.eval_every * 60, evaluate, args.lr, args.min_lr
+        args.minutes * 60,
+        args.eval_every * 60,
+        evaluate,
+        args.lr,
+        args.min_lr,
+        steps=args.epochs and args.epochs * steps_per_epoch,
     )
     callbacks = [budget]
     if args.warmup_epochs:
-        steps = math.ceil(len(x_train) / args.batch_size)
         callbacks.append(
             keras_vae.callbacks.KLWarmup(
-                warmup_steps=round(args.warmup_epochs * steps)
+                warmup_steps=round(args.warmup_epochs * steps_per_epoch)
             )
         )
     vae.fit(
-        train, epochs=1_000_000, callbacks=callbacks, shuffle=False, verbose=0
+        train,
+        epochs=args.epochs or 1_000_000,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
     )
 
     start = time.perf_counter()
@@ -443,7 +464,12 @@ def write_report(
         f"Recipe: {recipe(args, prior, parameters)}, Bernoulli decoder, "
         f"{args.optimizer.capitalize()} "
         f"{args.lr:g} with cosine decay to {args.min_lr:g} over "
-        f"{args.minutes:g} training minutes, batch {args.batch_size}, "
+        + (
+            f"{args.epochs} epochs"
+            if args.epochs
+            else f"{args.minutes:g} training minutes"
+        )
+        + f", batch {args.batch_size}, "
         + (
             f"a KL warm-up over {args.warmup_epochs:g} epochs, "
             if args.warmup_epochs

@@ -19,6 +19,7 @@ from keras_vae.builders import build_hierarchical_mlp_vae  # noqa: E402
 from keras_vae.builders import build_hierarchical_vae  # noqa: E402
 from keras_vae.builders import build_mlp_vae  # noqa: E402
 from keras_vae.builders import build_resnet_vae  # noqa: E402
+from keras_vae.builders import build_sequence_vae  # noqa: E402
 from keras_vae.export import export_onnx  # noqa: E402
 from keras_vae.export import export_saved_model  # noqa: E402
 from keras_vae.export import export_tflite_decoder  # noqa: E402
@@ -38,6 +39,7 @@ __all__ = [
     "build_hierarchical_vae",
     "build_mlp_vae",
     "build_resnet_vae",
+    "build_sequence_vae",
     "callbacks",
     "datasets",
     "evaluation",

@@ -1,5 +1,6 @@
 """Evaluation of a trained VAE: importance-sampled log-likelihood, anomaly
-scores, latent statistics and the quality of its samples."""
+scores (per example, and per time step of a series), latent statistics and
+the quality of its samples."""
 
 from keras_vae.evaluation.anomaly_scores import anomaly_scores
 from keras_vae.evaluation.anomaly_scores import anomaly_threshold
@@ -10,6 +11,7 @@ from keras_vae.evaluation.frechet_distance import frechet_distance
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
 from keras_vae.evaluation.log_likelihood import log_likelihood
+from keras_vae.evaluation.point_scores import point_scores
 from keras_vae.evaluation.sample_quality import sample_quality
 
 __all__ = [
@@ -22,5 +24,6 @@ __all__ = [
     "frechet_distance",
     "kl_per_dimension",
     "log_likelihood",
+    "point_scores",
     "sample_quality",
 ]

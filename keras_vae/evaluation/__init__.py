@@ -11,8 +11,8 @@ from keras_vae.evaluation.frechet_distance import frechet_distance
 from keras_vae.evaluation.latent_statistics import active_units
 from keras_vae.evaluation.latent_statistics import kl_per_dimension
 from keras_vae.evaluation.log_likelihood import log_likelihood
-from keras_vae.evaluation.point_scores import point_scores
 from keras_vae.evaluation.sample_quality import sample_quality
+from keras_vae.evaluation.step_scores import point_scores
 
 __all__ = [
     "active_units",

@@ -9,8 +9,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.evaluation.fixed_noise import score_noise
 from keras_vae.export import _checks
-from keras_vae.export.scores import score_noise
 from keras_vae.export.signatures import serving_archive
 from keras_vae.export.signatures import signature_names
 from keras_vae.export.signatures import warmup_requests

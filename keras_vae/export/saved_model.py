@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 
+from keras_vae.evaluation.fixed_noise import score_noise
 from keras_vae.export import _checks
-from keras_vae.export.scores import score_noise
 from keras_vae.export.signatures import SIGNATURES
 from keras_vae.export.signatures import serving_archive
 from keras_vae.export.signatures import signature_names

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae.datasets.image_decoding import decode_and_resize
-from keras_vae.export.scores import fixed_noise_scores
+from keras_vae.evaluation.fixed_noise import fixed_noise_scores
 from keras_vae.models.conditional_vae import ConditionalVAE
 
 #: The signatures of every exported SavedModel.

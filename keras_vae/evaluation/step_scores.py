@@ -5,8 +5,8 @@ import numpy as np
 from keras import ops
 
 from keras_vae import backend
-from keras_vae.export.scores import fixed_noise_scores
-from keras_vae.export.scores import score_noise
+from keras_vae.evaluation.fixed_noise import fixed_noise_scores
+from keras_vae.evaluation.fixed_noise import score_noise
 from keras_vae.utils.argument_checks import check_positive_int
 
 #: The compiled scorer of each model, made once (see `_scorer`).

@@ -10,9 +10,12 @@ import collections
 #: None without labels); `ids` name the examples of `validation` (file
 #: paths, of this worker's shard, or row numbers); `name` is the base name
 #: of the output files; `num_train` and `num_validation` count the
-#: examples of all workers.
+#: examples of all workers; `steps` are the training steps of time series
+#: (`kind == "series"`, one `(steps, channels)` array), which the model's
+#: per-channel standardization is adapted on, and None otherwise.
 Data = collections.namedtuple(
     "Data",
     "train validation x_test y_test ids input_shape kind name num_train "
-    "num_validation",
+    "num_validation steps",
+    defaults=(None,),
 )

@@ -13,6 +13,7 @@ from keras_vae.cli.folder_data import folder_data
 from keras_vae.cli.folder_data import folder_options
 from keras_vae.cli.folder_data import has_class_folders
 from keras_vae.cli.folder_data import images_only
+from keras_vae.cli.series_data import series_data
 
 __all__ = [
     "DATASETS",
@@ -39,7 +40,19 @@ def load_data(
             f"--dataset {args.dataset} --data {args.data}"
         )
     if args.data is None:
+        if args.window is not None:
+            raise ValueError(
+                "--window cuts your own time series (--data series.csv) "
+                "into windows. Received: --window without --data"
+            )
         return _named_dataset(args.dataset or "mnist", args.data_path)
+    if args.window is not None:
+        if strategy is not None:
+            raise ValueError(
+                "Time series (--window) train without --distribute. "
+                f"Received: --distribute {args.distribute}"
+            )
+        return series_data(args, batch_size, test_limit, shuffle)
     if strategy is not None and os.path.isdir(args.data):
         return sharded_folder(args, strategy, batch_size, test_limit, shuffle)
     return _own_data(args, batch_size, test_limit, shuffle)

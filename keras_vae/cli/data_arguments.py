@@ -59,6 +59,38 @@ def add_data_arguments(parser, with_model=False):
         "comma-separated. Default: every column.",
     )
     parser.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        help="Time series: read --data (a CSV file, or a folder of CSV "
+        "files, one series each) as series of steps and model windows of "
+        "this many steps, cut per file. Default: off (rows are examples).",
+    )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        help="Time series: a window starts every this many steps. Default: 1.",
+    )
+    parser.add_argument(
+        "--time-column",
+        help="Time series: the column of time stamps, kept out of the "
+        "features. Default: a column of ISO 8601 dates, if there is one.",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="COLUMNS",
+        help="Time series: columns to leave out, comma-separated, e.g. "
+        "label columns: --exclude anomaly,changepoint.",
+    )
+    parser.add_argument(
+        "--fill",
+        choices=("forward",),
+        default=None,
+        help="Time series: fill a missing value with the one before it in "
+        "its column. Default: a missing value is an error.",
+    )
+    parser.add_argument(
         "--skip-bad-files",
         action="store_true",
         help="Image folders: leave out files that cannot be decoded (they "
@@ -69,8 +101,8 @@ def add_data_arguments(parser, with_model=False):
         type=float,
         default=0.1,
         help="--data without a test set (folders, CSV, arrays without "
-        "x_test): the fraction held out for validation, chosen by --seed. "
-        "Default: 0.1.",
+        "x_test): the fraction held out for validation, chosen by --seed "
+        "(time series: the end of each series). Default: 0.1.",
     )
 
 

@@ -1,4 +1,5 @@
-"""`keras-vae score`: how unusual each example is, as a CSV file."""
+"""`keras-vae score`: how unusual each example (or time step) is, as a CSV
+file."""
 
 import os
 
@@ -14,7 +15,11 @@ def add_parser(subparsers):
             "name (image folders) or row number (tables, arrays). With "
             "--reference (data known to be normal, e.g. the validation "
             "data), a threshold at a quantile of its scores is suggested "
-            "and each example is marked above it or not."
+            "and each example is marked above it or not. A model of windows "
+            "of time series (keras-vae train --window) scores every time "
+            "step of a CSV file (or of each file of a folder) instead: the "
+            "score of the window that ends there, one row per step, with "
+            "its time and, given --reference, anomaly 0/1."
         ),
     )
     parser.add_argument("model", help="A .keras file holding a keras_vae.VAE.")
@@ -45,8 +50,9 @@ def add_parser(subparsers):
     parser.add_argument(
         "--num-samples",
         type=int,
-        default=100,
-        help="Importance samples K per example. Default: 100.",
+        default=None,
+        help="Importance samples K per example. Default: 100 (16 per "
+        "window of a time series).",
     )
     parser.add_argument(
         "--resize",
@@ -57,6 +63,30 @@ def add_parser(subparsers):
     parser.add_argument(
         "--columns",
         help="CSV tables: the columns, as in training. Default: all.",
+    )
+    parser.add_argument(
+        "--time-column",
+        help="Time series: the column of time stamps, as in training. "
+        "Default: a column of ISO 8601 dates, if there is one.",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="COLUMNS",
+        help="Time series: the columns left out in training, comma-separated.",
+    )
+    parser.add_argument(
+        "--fill",
+        choices=("forward",),
+        default=None,
+        help="Time series: fill a missing value with the one before it.",
+    )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        help="Time series: score every this many windows; each step takes "
+        "the score of the latest window that ends at or before it. "
+        "Default: 1.",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true")
@@ -71,6 +101,7 @@ def run(args):
     import numpy as np
 
     from keras_vae import evaluation
+    from keras_vae.cli.series_scores import score_series
     from keras_vae.saving import load_vae
     from keras_vae.utils.atomic import atomic_path
 
@@ -85,12 +116,15 @@ def run(args):
             f"Received: --output {args.output}"
         )
     vae = load_vae(args.model)
+    if len(vae.data_shape) == 2 and _is_series_path(args.data):
+        return score_series(vae, args)
+    num_samples = args.num_samples or 100
 
     def score(examples):
         return evaluation.anomaly_scores(
             vae,
             examples,
-            num_samples=args.num_samples,
+            num_samples=num_samples,
             seed=args.seed,
             verbose=args.verbose,
         )
@@ -115,7 +149,7 @@ def run(args):
                 writer.writerow(row)
     print(
         f"scored {len(scores)} examples: median {np.median(scores):.2f} "
-        f"nats, max {np.max(scores):.2f} nats (K={args.num_samples})"
+        f"nats, max {np.max(scores):.2f} nats (K={num_samples})"
     )
     if threshold is not None:
         above = int(np.sum(scores > threshold))
@@ -126,6 +160,14 @@ def run(args):
         )
     print(f"wrote {args.output}")
     return 0
+
+
+def _is_series_path(path):
+    """A CSV file, or a folder holding CSV files: what a model of windows
+    scores step by step."""
+    if os.path.isdir(path):
+        return any(name.lower().endswith(".csv") for name in os.listdir(path))
+    return path.lower().endswith(".csv")
 
 
 def read_examples(vae, path, args):

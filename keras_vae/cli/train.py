@@ -18,6 +18,8 @@ INPUT_UNITS = {
     "8bit": "8-bit pixel values",
     "table": "table rows in their own units (standardized in the model)",
     "unit": "values in [0, 1]",
+    "series": "windows of time series in their own units (standardized "
+    "per channel in the model)",
 }
 
 
@@ -65,8 +67,8 @@ def run(args):
         "metrics": os.path.join(output_dir, f"{name}_metrics.json"),
         "png": os.path.join(output_dir, f"{name}_samples.png"),
     }
-    if len(data.input_shape) < 2:  # Table rows: no picture to draw.
-        del paths["png"]
+    if len(data.input_shape) < 2 or data.kind == "series":
+        del paths["png"]  # Table rows and windows: no picture to draw.
     if not args.overwrite:
         for path in paths.values():
             if os.path.exists(path):
@@ -96,7 +98,7 @@ def run(args):
                 data.train, args.batch_size, seed=args.seed
             )
     likelihood_name = args.likelihood or (
-        "gaussian" if data.kind == "table" else "bernoulli"
+        "gaussian" if data.kind in ("table", "series") else "bernoulli"
     )
     if likelihood_name.startswith("discretized") and data.kind != "8bit":
         raise ValueError(
@@ -108,13 +110,12 @@ def run(args):
     likelihood = likelihood_name
     if likelihood_name == "gaussian":
         likelihood = keras_vae.likelihoods.Gaussian()
-    build = getattr(keras_vae, BUILDERS[args.architecture])
+    architecture, build, hidden_units = builder_for(args, data)
     scope = strategy.scope() if strategy else contextlib.nullcontext()
     with scope:
         vae = build(
             data.input_shape,
             latent_dim=args.latent_dim,
-            hidden_units=tuple(args.hidden_units),
             likelihood=likelihood,
             beta=args.beta,
             free_bits=args.free_bits,
@@ -122,6 +123,7 @@ def run(args):
             seed=args.seed,
             preprocessing=preprocessing_for(data),
             prior=prior_for(args, data),
+            hidden_units=hidden_units,
         )
         vae.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     callbacks = []
@@ -162,9 +164,9 @@ def run(args):
         vae.save(temp)
     metrics = {
         "dataset": args.data or args.dataset or "mnist",
-        "architecture": args.architecture,
+        "architecture": architecture,
         "latent_dim": args.latent_dim,
-        "hidden_units": list(args.hidden_units),
+        "hidden_units": list(hidden_units),
         "likelihood": likelihood_name,
         "input_units": INPUT_UNITS[data.kind],
         "prior": args.prior,
@@ -174,6 +176,11 @@ def run(args):
         "warmup_epochs": args.warmup_epochs,
         "importance_samples": args.importance_samples,
         "binarize": args.binarize,
+        **(
+            {"window": args.window, "stride": args.stride}
+            if data.kind == "series"
+            else {}
+        ),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
@@ -219,7 +226,51 @@ _KINDS = {
     "unit": "values in [0, 1]",
     "table": "table rows",
     "8bit": "8-bit pixel values",
+    "series": "windows of time series",
 }
+
+
+def builder_for(args, data):
+    """`(architecture, build, hidden_units)`: the `--architecture` (by
+    default mlp, conv for time series), its builder and its hidden
+    units (by default 400, and the builder's own for time series)."""
+    import functools
+    import inspect
+
+    import keras_vae
+
+    if data.kind != "series":
+        architecture = args.architecture or "mlp"
+        if architecture == "recurrent":
+            raise ValueError(
+                "--architecture recurrent models windows of time series "
+                "(--window). Received: --architecture recurrent without "
+                "--window"
+            )
+        build = getattr(keras_vae, BUILDERS[architecture])
+        return architecture, build, _hidden_units(args, (400,))
+    architecture = args.architecture or "conv"
+    if architecture == "resnet":
+        raise ValueError(
+            "Time series (--window) train with --architecture conv (dilated "
+            "1-D convolutions), recurrent (GRUs) or mlp. Received: "
+            "--architecture resnet"
+        )
+    if architecture == "mlp":
+        build = keras_vae.build_mlp_vae
+        return architecture, build, _hidden_units(args, (400,))
+    build = functools.partial(
+        keras_vae.build_sequence_vae, architecture=architecture
+    )
+    default = inspect.signature(build.func).parameters["hidden_units"]
+    return architecture, build, _hidden_units(args, default.default)
+
+
+def _hidden_units(args, default):
+    """`--hidden-units` (none given: no hidden layers), or `default`."""
+    if args.hidden_units is None:
+        return tuple(default)
+    return tuple(args.hidden_units)
 
 
 def prior_for(args, data):
@@ -241,7 +292,7 @@ def prior_for(args, data):
         return priors.MixtureOfGaussians(components, seed=args.seed)
     # Pseudo-inputs in the encoder's units: [0, 1] for images, unbounded
     # for standardized tables.
-    bounds = None if data.kind == "table" else (0.0, 1.0)
+    bounds = None if data.kind in ("table", "series") else (0.0, 1.0)
     return priors.VampPrior(
         components, pseudo_input_range=bounds, seed=args.seed
     )
@@ -265,5 +316,10 @@ def preprocessing_for(data):
     if data.kind == "table":
         normalization = keras.layers.Normalization()
         normalization.adapt(data.train)
+        return normalization
+    if data.kind == "series":
+        # One mean and variance per channel, from the training steps.
+        normalization = keras.layers.Normalization(axis=-1)
+        normalization.adapt(data.steps[:, None, :])
         return normalization
     return None

@@ -7,6 +7,7 @@ BUILDERS = {
     "mlp": "build_mlp_vae",
     "conv": "build_conv_vae",
     "resnet": "build_resnet_vae",
+    "recurrent": "build_sequence_vae",
 }
 
 
@@ -16,18 +17,20 @@ def add_train_arguments(parser):
     parser.add_argument(
         "--architecture",
         choices=tuple(BUILDERS),
-        default="mlp",
-        help="mlp: dense layers; conv: strided convolutions; resnet: "
-        "residual convolutional stages, for colour images of 32-64 pixels. "
-        "Default: mlp.",
+        default=None,
+        help="mlp: dense layers; conv: strided convolutions (time series: "
+        "dilated 1-D convolutions); resnet: residual convolutional stages, "
+        "for colour images of 32-64 pixels; recurrent: GRUs (time series). "
+        "Default: mlp, conv for time series (--window).",
     )
     parser.add_argument("--latent-dim", type=int, default=20)
     parser.add_argument(
         "--hidden-units",
         type=int,
         nargs="*",
-        default=[400],
-        help="Widths of the hidden dense layers. Default: 400.",
+        default=None,
+        help="Widths of the hidden dense layers. Default: 400 (time "
+        "series: 128).",
     )
     parser.add_argument(
         "--likelihood",

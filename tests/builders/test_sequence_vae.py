@@ -72,8 +72,10 @@ def test_structure(trained, x):
     assert vae.latent_shape == (4,)
     assert tuple(vae.decoder.output_shape) == (None, WINDOW, CHANNELS)
     # One mean and variance per channel, in the sensors' units.
-    mean = np.reshape(vae.preprocessing.mean, (-1,))
-    std = np.sqrt(np.reshape(vae.preprocessing.variance, (-1,)))
+    mean = keras.ops.convert_to_numpy(vae.preprocessing.mean).ravel()
+    std = np.sqrt(
+        keras.ops.convert_to_numpy(vae.preprocessing.variance).ravel()
+    )
     np.testing.assert_allclose(mean / std, x.mean(axis=(0, 1)) / std, atol=1e-4)
     np.testing.assert_allclose(std, x.std(axis=(0, 1)), rtol=1e-3)
 

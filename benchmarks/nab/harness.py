@@ -612,20 +612,22 @@ def format_report(results, scorer_s, archive=ARCHIVE, command=None):
 
 
 def resolve(spec):
-    """A detector from `--detectors`: a name in `baselines.DETECTORS`, or
-    `NAME=module:function`."""
+    """A detector from `--detectors`: a name in `baselines.DETECTORS` or
+    `vae_detector.DETECTORS`, or `NAME=module:function`."""
     if "=" in spec:
         name, target = spec.split("=", 1)
         module, function = target.split(":")
         return name, getattr(importlib.import_module(module), function)
-    from benchmarks.nab.baselines import DETECTORS
+    from benchmarks.nab import baselines
+    from benchmarks.nab import vae_detector
 
-    if spec not in DETECTORS:
+    detectors = {**baselines.DETECTORS, **vae_detector.DETECTORS}
+    if spec not in detectors:
         raise ValueError(
-            f"Unknown detector {spec!r}: expected one of {sorted(DETECTORS)} "
+            f"Unknown detector {spec!r}: expected one of {sorted(detectors)} "
             "or NAME=module:function"
         )
-    return spec, DETECTORS[spec]
+    return spec, detectors[spec]
 
 
 def main():
@@ -636,7 +638,8 @@ def main():
         "--detectors",
         nargs="*",
         default=[],
-        help="names in benchmarks/nab/baselines.py or NAME=module:function",
+        help="names in benchmarks/nab/baselines.py or vae_detector.py, "
+        "or NAME=module:function",
     )
     parser.add_argument(
         "--stored",

@@ -276,8 +276,9 @@ def report(args):
     lines = [
         "# CIFAR-10 bits per dimension on a 2-core CPU",
         "",
-        "Each recipe trains for a budget of training minutes (evaluation "
-        "not counted) on the 50,000 training images of the CIFAR-10 JPEG "
+        "Each recipe trains for a budget of epochs or of training minutes "
+        "(evaluation not counted) on the 50,000 training images of the "
+        "CIFAR-10 JPEG "
         "copy in ../shared/data, with a discretized logistic mixture "
         "(PixelCNN++'s coupled RGB; `components` of them, 1 for a single "
         "discretized logistic) over the 8-bit pixels. "
@@ -285,15 +286,16 @@ def report(args):
         "changed the pixels), so compare with published numbers only "
         "roughly. Lower is better.",
         "",
-        "| run | builder | components | parameters | training minutes | "
-        "images/s | test -ELBO (bits/dim, 10,000 images) | test NLL "
-        "(bits/dim, IS) | measured |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| run | builder | components | parameters | epochs | training "
+        "minutes | images/s | test -ELBO (bits/dim, 10,000 images) | test "
+        "NLL (bits/dim, IS) | measured |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for run in runs:
         lines.append(
             f"| {run.get('name', run['model'])} | {run['model']} | "
             f"{run.get('num_mixtures', 10)} | {run['parameters']:,} | "
+            f"{run['curve'][-1].get('epochs', run['curve'][-1]['epoch'])} | "
             f"{run['curve'][-1]['minutes']:.1f} "
             f"| {run['images_per_second'] or 0:,.0f} | "
             f"{run['test_elbo_bits_per_dim']:.3f} | "

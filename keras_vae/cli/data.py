@@ -39,14 +39,16 @@ def load_data(
             "Pass either --dataset or --data, not both. Received: "
             f"--dataset {args.dataset} --data {args.data}"
         )
+    # Callers that build their own arguments may leave out the series ones.
+    window = getattr(args, "window", None)
     if args.data is None:
-        if args.window is not None:
+        if window is not None:
             raise ValueError(
                 "--window cuts your own time series (--data series.csv) "
                 "into windows. Received: --window without --data"
             )
         return _named_dataset(args.dataset or "mnist", args.data_path)
-    if args.window is not None:
+    if window is not None:
         if strategy is not None:
             raise ValueError(
                 "Time series (--window) train without --distribute. "

@@ -49,11 +49,11 @@ def vae():
 def test_each_step_scores_the_window_that_ends_there(vae):
     x = series(40, seed=1)
     scores = point_scores(vae, x, num_samples=4, seed=7, verbose=0)
-    expected = np.asarray(
+    expected = keras.ops.convert_to_numpy(
         fixed_noise_scores(vae, windows(x, WINDOW), score_noise((4,), 4, 7))
     )
     assert scores.shape == (40,) and scores.dtype == np.float64
-    np.testing.assert_allclose(scores[WINDOW - 1 :], expected, rtol=1e-6)
+    np.testing.assert_allclose(scores[WINDOW - 1 :], expected, rtol=1e-5)
     # The steps before the first window's end take its score.
     np.testing.assert_array_equal(scores[: WINDOW - 1], scores[WINDOW - 1])
 
@@ -64,7 +64,7 @@ def test_a_stride_keeps_the_latest_window_at_or_before_each_step(vae):
     strided = point_scores(vae, x, stride=5, num_samples=4, verbose=0)
     for t in range(40):
         latest = WINDOW - 1 + max(t - (WINDOW - 1), 0) // 5 * 5
-        assert strided[t] == pytest.approx(every[latest], rel=1e-6)
+        assert strided[t] == pytest.approx(every[latest], rel=1e-5)
 
 
 def test_scores_are_causal(vae):
@@ -73,7 +73,7 @@ def test_scores_are_causal(vae):
     full = point_scores(vae, x, verbose=0, batch_size=64)
     for end in (WINDOW, 57, 200):
         np.testing.assert_allclose(
-            point_scores(vae, x[:end], verbose=0), full[:end], rtol=1e-6
+            point_scores(vae, x[:end], verbose=0), full[:end], rtol=1e-5
         )
 
 

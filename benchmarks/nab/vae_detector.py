@@ -282,32 +282,3 @@ DETECTORS = {
     "vaeStepLikelihoodSpatialRest": step_likelihood_spatial_rest,
     "vaeStep25LikelihoodSpatialRest": detector("step", 25.0, rest=True),
 }
-
-
-def timing(files=3):
-    """Fits and scores `files` files spread over NAB and prints the time of
-    each: to extrapolate to the 58."""
-    import tempfile
-
-    from benchmarks.nab.harness import ARCHIVE
-    from benchmarks.nab.harness import extract
-    from benchmarks.nab.harness import load_corpus
-
-    with tempfile.TemporaryDirectory(prefix="nab-") as directory:
-        corpus = load_corpus(extract(ARCHIVE, directory))
-    total_rows = sum(len(s.values) for s in corpus)
-    step = len(corpus) // files
-    for series in corpus[::step][:files]:
-        start = time.perf_counter()
-        raw_scores(series.values, series.probation)
-        print(
-            f"{series.name}: {len(series.values)} rows, "
-            f"{time.perf_counter() - start:.1f} s",
-            flush=True,
-        )
-    print(f"NAB: {len(corpus)} files, {total_rows} rows")
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("KERAS_VAE_NAB_VERBOSE", "1")
-    timing()

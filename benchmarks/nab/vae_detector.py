@@ -109,7 +109,7 @@ NUM_SAMPLES = 4
 _CACHE = {}
 
 
-def _key(values, probation):
+def _key(values, probation, seed):
     recipe = (
         WINDOW,
         LATENT_DIM,
@@ -122,18 +122,19 @@ def _key(values, probation):
         NUM_SAMPLES,
     )
     digest = hashlib.sha1(np.ascontiguousarray(values).tobytes())
-    digest.update(repr((probation, recipe)).encode())
+    digest.update(repr((probation, recipe, seed)).encode())
     return digest.hexdigest()
 
 
-def fit_vae(values, probation):
+def fit_vae(values, probation, seed=0):
     """A conv sequence VAE fitted on the windows of `values[:probation]`
-    (raw units; the model standardizes them)."""
+    (raw units; the model standardizes them), its weights and batches
+    drawn from `seed`."""
     import keras
 
     import keras_vae
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     past = values[:probation]
     std = float(np.std(past))
     normalization = keras.layers.Normalization(
@@ -150,7 +151,7 @@ def fit_vae(values, probation):
         hidden_units=HIDDEN_UNITS,
         likelihood="gaussian",
         preprocessing=normalization,
-        seed=0,
+        seed=seed,
     )
     vae.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
     x = keras_vae.datasets.windows(past[:, None], WINDOW)
@@ -188,14 +189,15 @@ def step_nll(vae, x, num_samples=NUM_SAMPLES, seed=0):
     return nll / len(noise)
 
 
-def raw_scores(values, probation):
+def raw_scores(values, probation, seed=0):
     """`{"window": ..., "step": ...}`: the two raw scores of each row (see
-    the module's docstring), computed once per file and recipe."""
+    the module's docstring) of a model trained from `seed`, computed once
+    per file, recipe and seed."""
     from keras_vae.datasets import windows
     from keras_vae.evaluation import point_scores
 
     values = np.asarray(values, dtype="float64")
-    key = _key(values, probation)
+    key = _key(values, probation, seed)
     if key in _CACHE:
         return _CACHE[key]
     folder = os.environ.get("KERAS_VAE_NAB_CACHE")
@@ -205,7 +207,7 @@ def raw_scores(values, probation):
             _CACHE[key] = dict(stored)
         return _CACHE[key]
     start = time.perf_counter()
-    vae = fit_vae(values, probation)
+    vae = fit_vae(values, probation, seed)
     fitted = time.perf_counter()
     window = point_scores(
         vae, values[:, None], num_samples=NUM_SAMPLES, seed=0, verbose=0
@@ -244,15 +246,17 @@ def clipped_excess(raw, probation, scale):
 SCALES = {"window": 400.0, "step": 12.5}
 
 
-def detector(score, scale=None, likelihood=True, spatial=True, rest=False):
-    """A detector of `raw_scores(...)[score]` (`"window"` or `"step"`) as
-    a clipped excess of `scale` nats (default `SCALES[score]`), through
-    Numenta's anomaly likelihood if `likelihood`, with HTM's spatial rule
-    if `spatial` and a rest period if `rest`."""
+def detector(
+    score, scale=None, likelihood=True, spatial=True, rest=False, seed=0
+):
+    """A detector of `raw_scores(..., seed)[score]` (`"window"` or
+    `"step"`) as a clipped excess of `scale` nats (default
+    `SCALES[score]`), through Numenta's anomaly likelihood if `likelihood`,
+    with HTM's spatial rule if `spatial` and a rest period if `rest`."""
     scale = SCALES[score] if scale is None else scale
 
     def detect(timestamps, values, probation):
-        raw = raw_scores(values, probation)[score]
+        raw = raw_scores(values, probation, seed)[score]
         surprise = clipped_excess(raw, probation, scale)
         if not likelihood:
             return surprise
@@ -269,8 +273,13 @@ window_likelihood_spatial = detector("window")
 step_likelihood_spatial = detector("step")
 step_likelihood_spatial_rest = detector("step", rest=True)
 
-#: The variants, by the names the harness takes (`--detectors NAME`).
+#: The variants, by the names the harness takes (`--detectors NAME`):
+#: `vae`, `vaeSeed1` and `vaeSeed2` are the default recipe (the newest
+#: step's score, likelihood, spatial rule) trained from seeds 0, 1 and 2.
 DETECTORS = {
+    "vae": step_likelihood_spatial,
+    "vaeSeed1": detector("step", seed=1),
+    "vaeSeed2": detector("step", seed=2),
     "vaeWindowClipped": detector("window", likelihood=False, spatial=False),
     "vaeWindowLikelihood": detector("window", spatial=False),
     "vaeWindowLikelihoodSpatial": window_likelihood_spatial,

@@ -6,6 +6,7 @@ from keras_vae.datasets.arrays import load_arrays
 from keras_vae.datasets.binarization import binarize
 from keras_vae.datasets.binarization import dynamic_binarization
 from keras_vae.datasets.csv_folder import load_csv_folder
+from keras_vae.datasets.csv_windows import csv_windows_dataset
 from keras_vae.datasets.from_path import from_path
 from keras_vae.datasets.image_folder import IMAGE_EXTENSIONS
 from keras_vae.datasets.image_folder import image_folder
@@ -20,6 +21,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "IMAGE_EXTENSIONS",
     "binarize",
+    "csv_windows_dataset",
     "dynamic_binarization",
     "from_path",
     "image_folder",

@@ -27,11 +27,13 @@ from keras_vae.utils.tf_data import without_autotune
 # which its first row starts, the number of lines before that byte, the
 # row's index among the file's data rows, the rows to read (those of its
 # windows), where its first window starts in the block, its windows, and
-# the (offset, line, row) of the file's earlier segments, from which a
-# forward fill reads.
+# the (offset, line, row) of the starts of all the file's segments (one
+# list, shared) and its own index there: a forward fill reads from an
+# earlier start.
 _Segment = collections.namedtuple(
     "_Segment",
-    ["file", "offset", "line", "row", "rows", "first", "windows", "before"],
+    ["file", "offset", "line", "row", "rows", "first", "windows"]
+    + ["starts", "index"],
 )
 
 
@@ -71,10 +73,10 @@ def csv_windows_dataset(
 
     Every row must be on a line of its own (no quoted field spans lines),
     and every loaded cell a finite number, or a missing value with
-    `fill="forward"` (which then reads the segment before too, and fills
-    gaps shorter than `segment_rows` rows): a bad cell is an error that
-    names the file, the line and the column, raised when its segment is
-    read (during `fit`).
+    `fill="forward"` (which then also reads back from the nearest earlier
+    segment that starts with a full row): a bad cell is an error that names
+    the file, the line and the column, raised when its segment is read
+    (during `fit`).
 
     Args:
         paths: The path of a CSV file, or a list of paths (a set of series
@@ -133,7 +135,7 @@ def csv_windows_dataset(
         sources.append((source, indices))
     segments = []
     for k, (source, _) in enumerate(sources):
-        segments += _segments(k, source, window, stride, segment_rows, fill)
+        segments += _segments(k, source, window, stride, segment_rows)
     total = sum(s.windows for s in segments)
     channels = len(names)
 
@@ -204,7 +206,7 @@ def _open_layout(path, columns, header, delimiter, exclude, time_column):
     return source, indices, names
 
 
-def _segments(file, source, window, stride, segment_rows, fill):
+def _segments(file, source, window, stride, segment_rows):
     """The segments of a file, from one pass over its lines."""
     starts = []  # (offset, line, row) of every segment_rows-th data row.
     offset, rows = 0, 0
@@ -233,19 +235,23 @@ def _segments(file, source, window, stride, segment_rows, fill):
             continue
         count = (end - first) // stride + 1
         read = end + window - row
-        before = starts[:k] if fill else ()
         segments.append(
-            _Segment(file, offset, line, row, read, first - row, count, before)
+            _Segment(
+                file, offset, line, row, read, first - row, count, starts, k
+            )
         )
     return segments
 
 
 def _read_block(source, indices, segment, fill):
     """The rows of a segment, as float32 `(rows, channels)`; with a forward
-    fill, read from the start of the segment before."""
+    fill, read from the nearest earlier segment that starts with a full
+    row, so a gap takes the value before it."""
     offset, line, row = segment.offset, segment.line, segment.row
-    # The nearest earlier segment that starts with a full row, if any.
-    for offset, line, row in reversed(segment.before):
+    # With a fill, the nearest earlier segment that starts with a full row
+    # (else the file's first).
+    for k in range(segment.index - 1 if fill else -1, -1, -1):
+        offset, line, row = segment.starts[k]
         if not _starts_with_a_gap(source, indices, offset):
             break
     skip = segment.row - row

@@ -63,9 +63,9 @@ def csv_windows_dataset(
     `windows(load_csv(path)[0], window, stride)`, file after file, none
     spanning two files. A first pass over each file (its bytes only, no
     numbers) cuts it into segments of `segment_rows` rows; each epoch then
-    reads `cycle_length` segments at a time, parses them, and takes one
-    window from each in turn, so a batch holds windows of `cycle_length`
-    places of the series. With `shuffle`, the segments come in a new random
+    reads `cycle_length` segments at a time, parses them, and takes
+    `ceil(batch_size / cycle_length)` windows from each in turn, so a batch
+    holds windows of `cycle_length` places of the series. With `shuffle`, the segments come in a new random
     order every epoch and the windows of a segment too. Memory is
     `cycle_length` segments (`segment_rows * channels * 4` bytes each: 2 MB
     for 65,536 rows of 8 channels) and the batches being made, whatever the
@@ -144,6 +144,8 @@ def csv_windows_dataset(
         source, indices = sources[segment.file]
         return _read_block(source, indices, segment, fill)
 
+    # Each segment gives its share of a batch at a time.
+    chunk = math.ceil(batch_size / min(cycle_length, len(segments)))
     counts = tf.constant([s.windows for s in segments], "int64")
     firsts = tf.constant([s.first for s in segments], "int64")
     steps = tf.range(window, dtype="int64")
@@ -152,15 +154,18 @@ def csv_windows_dataset(
         block = tf.numpy_function(read, [number], tf.float32, stateful=False)
         block = tf.ensure_shape(block, (None, channels))
         count = tf.gather(counts, number)
-        k = tf.data.Dataset.range(count)
-        if shuffle:
-            k = k.map(
-                lambda i: tf.random.experimental.index_shuffle(
+        first = tf.gather(firsts, number)
+
+        # A chunk of windows at once: the interleave alternates between the
+        # segments chunk by chunk.
+        def gather(i):
+            if shuffle:
+                i = tf.random.experimental.index_shuffle(
                     i, seed=tf.stack([key, number + 1]), max_index=count - 1
                 )
-            )
-        starts = k.map(lambda i: tf.gather(firsts, number) + i * stride)
-        return starts.map(lambda start: tf.gather(block, start + steps))
+            return tf.gather(block, (first + i * stride)[:, None] + steps)
+
+        return tf.data.Dataset.range(count).batch(chunk).map(gather)
 
     def epoch(key):
         numbers = tf.data.Dataset.range(len(segments))
@@ -182,7 +187,8 @@ def csv_windows_dataset(
 
     # One random key per epoch, a new one each time the dataset is iterated.
     keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    dataset = keys.take(1).flat_map(epoch).batch(batch_size)
+    windows = keys.take(1).flat_map(epoch).unbatch()
+    dataset = windows.batch(batch_size)
     cardinality = tf.data.experimental.assert_cardinality(
         math.ceil(total / batch_size)
     )

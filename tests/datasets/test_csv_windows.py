@@ -86,13 +86,15 @@ def test_shuffled_every_window_once_per_epoch_a_new_order_each(log):
         log, 16, 2, batch_size=10, exclude=["anomaly"], seed=3, segment_rows=40
     )
     np.testing.assert_array_equal(as_array(again), first)
-    # A batch mixes windows of `cycle_length` segments: its first windows
-    # start in different segments of 40 rows.
-    starts = {
+    # A batch mixes windows of `cycle_length` (8) segments, 10 / 8 -> 2
+    # windows of each in turn: windows 0, 2, 4 and 6 start in different
+    # segments of 40 rows.
+    segments = [
         int(np.flatnonzero((expected == w).all(axis=(1, 2)))[0]) * 2 // 40
-        for w in first[:4]
-    }
-    assert len(starts) == 4
+        for w in first[:8]
+    ]
+    assert len(set(segments[::2])) == 4
+    assert segments[::2] == segments[1::2]
 
 
 def test_a_set_of_files_is_windowed_file_by_file(tmp_path):

@@ -65,8 +65,9 @@ def csv_windows_dataset(
     numbers) cuts it into segments of `segment_rows` rows; each epoch then
     reads `cycle_length` segments at a time, parses them, and takes
     `ceil(batch_size / cycle_length)` windows from each in turn, so a batch
-    holds windows of `cycle_length` places of the series. With `shuffle`, the segments come in a new random
-    order every epoch and the windows of a segment too. Memory is
+    holds windows of `cycle_length` places of the series. With `shuffle`,
+    the segments come in a new random order every epoch and the windows of
+    a segment too. Memory is
     `cycle_length` segments (`segment_rows * channels * 4` bytes each: 2 MB
     for 65,536 rows of 8 channels) and the batches being made, whatever the
     length of the files.

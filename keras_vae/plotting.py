@@ -110,7 +110,8 @@ def _principal_axes(z_mean):
 
 
 def save_latent_map(vae, x, labels, path, overwrite=True):
-    """Writes a PNG scatter of the posterior means coloured by label.
+    """Writes a PNG scatter of the posterior means coloured by label
+    (in one colour for `labels=None`: data without labels).
 
     A 2-D latent space is drawn as is; a larger one is projected on its
     first two principal components (PCA of the posterior means).
@@ -123,10 +124,13 @@ def save_latent_map(vae, x, labels, path, overwrite=True):
         points = (z_mean - z_mean.mean(0)) @ _principal_axes(z_mean).T
         axis_names = ("principal component 1", "principal component 2")
     fig, ax = plt.subplots(figsize=(7, 6))
-    scatter = ax.scatter(
-        points[:, 0], points[:, 1], c=np.asarray(labels), cmap="tab10", s=3
-    )
-    fig.colorbar(scatter, ax=ax, label="label")
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=3)
+    else:
+        scatter = ax.scatter(
+            points[:, 0], points[:, 1], c=np.asarray(labels), cmap="tab10", s=3
+        )
+        fig.colorbar(scatter, ax=ax, label="label")
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
     ax.set_title("posterior means of the test set")

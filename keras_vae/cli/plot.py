@@ -29,9 +29,18 @@ def run(args):
     from keras_vae.saving import load_vae
 
     vae = load_vae(args.model)
+    if len(vae.data_shape) != 3:
+        kind = "table rows" if len(vae.data_shape) == 1 else "windows"
+        raise ValueError(
+            f"`plot` draws images (height, width, channels), and "
+            f"{args.model!r} models {kind} of shape {vae.data_shape}. For "
+            "windows of a series, `keras-vae score` gives a score per time "
+            f"step. Received: data_shape={vae.data_shape}"
+        )
     data = load_data(args, test_limit=None, shuffle=False)
     x_test, y_test = data.x_test, data.y_test
-    x_test, y_test = x_test[:5000], y_test[:5000]
+    x_test = x_test[:5000]
+    y_test = None if y_test is None else y_test[:5000]
     out = args.output_dir
     paths = {
         name: os.path.join(out, f"{name}.png")

@@ -97,9 +97,11 @@ def series_data(args, batch_size, test_limit, shuffle):
         sum((len(s) - window) // stride + 1 for s in parts)
         for parts in (train, validation)
     ]
-    # Pictures and summaries: the first validation windows, never all.
-    first = [s[: test_limit + window - 1] for s in validation[:1]]
-    x_test = windows(first, window, stride)[:test_limit]
+    if test_limit is None:  # `evaluate`: every validation window.
+        x_test = windows(validation, window, stride)
+    else:  # Pictures and summaries: the first validation windows only.
+        first = [s[: test_limit + window - 1] for s in validation[:1]]
+        x_test = windows(first, window, stride)[:test_limit]
     return Data(
         windows_dataset(
             train, window, stride, batch_size, shuffle=shuffle, seed=args.seed

@@ -182,6 +182,25 @@ def test_a_folder_without_class_subfolders_trains_without_labels(tmp_path):
     assert metrics["train_examples"] + metrics["test_examples"] == 40
     vae = keras.saving.load_model(out / "model.keras")
     assert vae.data_shape == (8, 6, 3) and vae.input_dtype == "uint8"
+    # Its pictures: the latent map in one colour, there being no labels.
+    plots = tmp_path / "plots"
+    arguments = ["--data", str(folder), "--image-size", "8x6"]
+    code = main(
+        [
+            "plot",
+            str(out / "model.keras"),
+            *arguments,
+            "--output-dir",
+            str(plots),
+        ]
+    )
+    assert code == 0
+    assert sorted(os.listdir(plots)) == [
+        "latent_map.png",
+        "manifold.png",
+        "samples.png",
+        "traversals.png",
+    ]
 
 
 def test_score_writes_one_row_per_example_and_a_threshold(tmp_path, capsys):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from keras_vae.cli import main
+from keras_vae.datasets import windows
 
 WINDOW = 16
 SENSORS = ["Accelerometer1RMS", "Current", "Pressure", "Temperature"]
@@ -254,3 +255,59 @@ def test_series_options_without_series(tmp_path, capsys, arguments, message):
     )
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_evaluate_takes_every_validation_window(trained, tmp_path):
+    directory, out, metrics = trained
+    results = tmp_path / "results.json"
+    code = main(
+        [
+            "evaluate",
+            str(out / "model.keras"),
+            "--data",
+            str(directory / "normal.csv"),
+            "--window",
+            str(WINDOW),
+            "--exclude",
+            ",".join(LABELS),
+            "--num-samples",
+            "10",
+            "--output",
+            str(results),
+        ]
+    )
+    assert code == 0
+    with open(results) as f:
+        evaluated = json.load(f)
+    # The last 120 steps of the log, as training validated on them.
+    assert evaluated["examples"] == metrics["test_examples"] == 120 - WINDOW + 1
+    vae = keras.saving.load_model(out / "model.keras")
+    x = windows(sensor_values(1200)[1080:].astype("float32"), WINDOW)
+    loss = vae.evaluate(x, batch_size=256, verbose=0, return_dict=True)
+    np.testing.assert_allclose(
+        evaluated["negative_elbo"], loss["loss"], rtol=1e-3
+    )
+    assert evaluated["nll"] <= evaluated["negative_elbo"] + 1.0
+
+
+def test_plot_refuses_a_model_of_windows(trained, tmp_path, capsys):
+    directory, out, _ = trained
+    code = main(
+        [
+            "plot",
+            str(out / "model.keras"),
+            "--data",
+            str(directory / "normal.csv"),
+            "--window",
+            str(WINDOW),
+            "--exclude",
+            ",".join(LABELS),
+            "--output-dir",
+            str(tmp_path / "plots"),
+        ]
+    )
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "`plot` draws images" in error
+    assert f"models windows of shape ({WINDOW}, 4)" in error
+    assert not (tmp_path / "plots").exists()

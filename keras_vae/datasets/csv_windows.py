@@ -67,10 +67,9 @@ def csv_windows_dataset(
     `ceil(batch_size / cycle_length)` windows from each in turn, so a batch
     holds windows of `cycle_length` places of the series. With `shuffle`,
     the segments come in a new random order every epoch and the windows of
-    a segment too. Memory is
-    `cycle_length` segments (`segment_rows * channels * 4` bytes each: 2 MB
-    for 65,536 rows of 8 channels) and the batches being made, whatever the
-    length of the files.
+    a segment too. Memory is `cycle_length` segments (`segment_rows *
+    channels * 4` bytes each: 2 MB for 65,536 rows of 8 channels) and the
+    batches being made, whatever the length of the files.
 
     Every row must be on a line of its own (no quoted field spans lines),
     and every loaded cell a finite number, or a missing value with

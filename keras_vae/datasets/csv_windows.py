@@ -219,7 +219,8 @@ def _segments(file, source, window, stride, segment_rows):
     header = source.header is not None
     with open(source.path, "rb") as f:
         for line, text in enumerate(f):
-            if text.strip():
+            # Blank as the `csv` module skips it: nothing before the newline.
+            if text.rstrip(b"\r\n"):
                 if header:
                     header = False
                 else:

@@ -2,7 +2,6 @@
 files: `csv_windows_dataset`."""
 
 import collections
-import contextlib
 import csv
 import io
 import math
@@ -14,12 +13,8 @@ import tensorflow as tf
 from keras_vae.datasets._split import check_seed
 from keras_vae.datasets.tables import _MISSING
 from keras_vae.datasets.tables import _check_arguments
-from keras_vae.datasets.tables import _detect_delimiter
-from keras_vae.datasets.tables import _layout
+from keras_vae.datasets.tables import _opened
 from keras_vae.datasets.tables import _parse
-from keras_vae.datasets.tables import _read_rows
-from keras_vae.datasets.tables import _Source
-from keras_vae.datasets.tables import _split_header
 from keras_vae.utils.argument_checks import check_positive_int
 from keras_vae.utils.tf_data import without_autotune
 
@@ -122,9 +117,11 @@ def csv_windows_dataset(
     _check_arguments(header, delimiter, fill, time_column, columns, exclude)
     sources, names = [], None
     for path in paths:
-        source, indices, file_names = _open_layout(
-            path, columns, header, delimiter, exclude, time_column
+        layout = _opened(
+            path, columns, header, delimiter, exclude, time_column, False
         )
+        with layout as (source, indices, file_names, _):
+            pass  # The columns, from the first rows as `load_csv` reads them.
         if names is not None and file_names != names:
             raise ValueError(
                 f"{path!r} has the columns {file_names} where {paths[0]!r} "
@@ -193,23 +190,6 @@ def csv_windows_dataset(
         math.ceil(total / batch_size)
     )
     return without_autotune(dataset.apply(cardinality).prefetch(2))
-
-
-def _open_layout(path, columns, header, delimiter, exclude, time_column):
-    """`(source, indices, names)` of a file, from its first rows, as
-    `load_csv` finds them."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No CSV file at {path!r}.")
-    if delimiter is None:
-        delimiter = _detect_delimiter(path)
-    with contextlib.closing(_read_rows(path, delimiter)) as rows:
-        header, data_row, _ = _split_header(rows, header, path)
-        indices, _ = _layout(
-            header, data_row, path, columns, exclude, time_column, False
-        )
-    source = _Source(path, header, delimiter, exclude, None)
-    names = [header[i] if header else str(i) for i in indices]
-    return source, indices, names
 
 
 def _segments(file, source, window, stride, segment_rows):

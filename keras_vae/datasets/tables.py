@@ -111,18 +111,11 @@ def load_csv(
     """
     path = os.fspath(path)
     _check_arguments(header, delimiter, fill, time_column, columns, exclude)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No CSV file at {path!r}.")
-    if delimiter is None:
-        delimiter = _detect_delimiter(path)
-    with contextlib.closing(_read_rows(path, delimiter)) as rows:
-        header, data_row, data = _split_header(rows, header, path)
-        indices, time_index = _layout(
-            header, data_row, path, columns, exclude, time_column, return_index
-        )
-        source = _Source(path, header, delimiter, exclude, time_index)
-        buffers, times = _parse(data, indices, time_index, fill, source)
-    names = [header[i] if header else str(i) for i in indices]
+    layout = _opened(
+        path, columns, header, delimiter, exclude, time_column, return_index
+    )
+    with layout as (source, indices, names, data):
+        buffers, times = _parse(data, indices, source.time_index, fill, source)
     x = np.empty((len(buffers[0]), len(buffers)), dtype="float32")
     for j in range(len(buffers)):
         x[:, j] = np.frombuffer(buffers[j], dtype="float64")
@@ -133,6 +126,27 @@ def load_csv(
         return x, names, None
     index = np.frombuffer(times, dtype="int64").view("datetime64[us]")
     return x, names, index
+
+
+@contextlib.contextmanager
+def _opened(path, columns, header, delimiter, exclude, time_column, index):
+    """Opens a CSV file and yields `(source, indices, names, data)`: what an
+    error says of the file (its time column included), the 0-based indices
+    of the columns loaded and their names, and the data rows as `(line,
+    row)`, still to read; the file closes on leaving. `index`: whether the
+    time column is wanted (see `load_csv`'s `return_index`)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No CSV file at {path!r}.")
+    if delimiter is None:
+        delimiter = _detect_delimiter(path)
+    with contextlib.closing(_read_rows(path, delimiter)) as rows:
+        header, data_row, data = _split_header(rows, header, path)
+        indices, time_index = _layout(
+            header, data_row, path, columns, exclude, time_column, index
+        )
+        source = _Source(path, header, delimiter, exclude, time_index)
+        names = [header[i] if header else str(i) for i in indices]
+        yield source, indices, names, data
 
 
 def _check_arguments(header, delimiter, fill, time_column, columns, exclude):

@@ -11,6 +11,7 @@ block that needs a server or a long run is excepted by the line
 tests/test_docs_site.py builds the site and opens it in Chromium.
 """
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.tensorflow_only
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SKIP_MARK = re.compile(r"^<!-- docs-test: skip \(.+\) -->$")
+# `os.environ["KERAS_BACKEND"] = "jax"`: a page that runs on that backend.
+BACKEND_CHOICE = re.compile(r'os\.environ\["KERAS_BACKEND"\] = "(jax|torch)"')
 # Pages whose blocks need a set-up of their own, run by their own tests.
 RUN_ELSEWHERE = {
     "docs/guides/writing_your_own_parts.md": "tests/test_custom_parts.py",
@@ -118,6 +121,11 @@ def test_the_python_blocks_run(page, page_files, tmp_path):
     if page in RUN_ELSEWHERE:
         pytest.skip(f"run with its set-up by {RUN_ELSEWHERE[page]}")
     blocks = python_blocks((ROOT / page).read_text())
+    # A page that switches to another backend needs its package: `make
+    # test` installs TensorFlow only, `.ci/run` all three.
+    for backend in BACKEND_CHOICE.findall("".join(c for _, c in blocks)):
+        if importlib.util.find_spec(backend) is None:
+            pytest.skip(f"runs on {backend}, which is not installed")
     work = tmp_path / "work"
     shutil.copytree(page_files, work, ignore=shutil.ignore_patterns("data"))
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))

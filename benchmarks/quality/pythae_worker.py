@@ -148,8 +148,12 @@ def main():
     parser.add_argument("--loss", default="bce", choices=["bce", "mse"])
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        torch.set_num_interop_threads(args.threads)
     torch.manual_seed(args.seed)
     data = np.load(args.data)
     x_train, x_test = (

@@ -131,11 +131,6 @@ def run_pythae(args, x_train, x_test):
 
 
 def run_keras_vae(args, x_train, x_test):
-    if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     vae = RECIPES[(args.dataset, args.run)]()
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -193,6 +188,13 @@ def save_samples(dataset, run, sampler, samples):
 
 
 def train(args):
+    if args.threads:
+        # Before anything starts TensorFlow's runtime (loading the images
+        # does).
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     (x_train, _), (x_test, _) = load(args.dataset)
     if args.run == "pythae":
         result = run_pythae(args, x_train, x_test)

@@ -163,7 +163,15 @@ def run_keras_vae(args, x_train, x_test):
     }
     mixture = keras_vae.samplers.GaussianMixtureSampler(10, seed=args.seed)
     mixture.fit(vae, x_train)
-    draws = [("prior", None, 1.0), ("mixture", mixture, 1.0)]
+    # The model with its sampler, to draw from it again without training
+    # (runs/ is not committed).
+    vae.set_sampler(mixture)
+    os.makedirs(runs_dir(args.dataset), exist_ok=True)
+    vae.save(os.path.join(runs_dir(args.dataset), f"{args.run}.keras"))
+    draws = [
+        ("prior", keras_vae.samplers.PriorSampler(), 1.0),
+        ("mixture", mixture, 1.0),
+    ]
     for name, temperature in COLD.get((args.dataset, args.run), {}).items():
         draws.append((name, mixture, temperature))
     for name, sampler, temperature in draws:
@@ -174,10 +182,6 @@ def run_keras_vae(args, x_train, x_test):
         seconds = time.perf_counter() - start
         result["samples_per_second"][name] = args.samples / seconds
         save_samples(args.dataset, args.run, name, samples)
-    # The model, to draw from it again without training (runs/ is not
-    # committed).
-    vae.set_sampler(mixture)
-    vae.save(os.path.join(runs_dir(args.dataset), f"{args.run}.keras"))
     return result
 
 

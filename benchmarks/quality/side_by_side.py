@@ -27,7 +27,9 @@ grids in docs/images/side_by_side/.
     ... --run conv; ... --run hierarchical; ... --report
 
 Run one run at a time on a quiet machine: the minutes are wall-clock
-training minutes.
+training minutes. Or start the three at once with `--threads 1`, each on
+its share of the cores (the same compute for each; how
+docs/benchmarks/side_by_side_cifar10.md was measured).
 """
 
 import argparse
